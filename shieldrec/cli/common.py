@@ -1,0 +1,98 @@
+"""Helpers every CLI module shares: opening the store, choosing the profile, output formats."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Any, TypeVar
+
+import click
+
+from shieldrec.errors import ShieldRecError
+from shieldrec.settings import Settings
+from shieldrec.store import Profile, Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = ("jsonl", "json", "csv")
+
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True, help="Output format."
+)
+
+
+@contextmanager
+def errors_as_click() -> Iterator[None]:
+    """Inside: small exception classes. At the edge: one readable line, no traceback."""
+    try:
+        yield
+    except ShieldRecError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def open_store() -> Store:
+    with errors_as_click():
+        return Store()
+
+
+def resolve_profile(store: Store, name: str | None) -> Profile:
+    """The named profile, else the configured default, else the only one there is."""
+    with errors_as_click():
+        if name:
+            return store.profile(name)
+        default = Settings.load().profile
+        if default:
+            return store.profile(default)
+        profiles = store.profiles()
+        if len(profiles) == 1:
+            return profiles[0]
+    if not profiles:
+        raise click.ClickException("no profile yet: create one with `shieldrec profile create NAME`")
+    raise click.ClickException(
+        "several profiles exist; name one with --profile (" + ", ".join(p.name for p in profiles) + ")"
+    )
+
+
+def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: IO[str]) -> None:
+    """Rows as JSON lines, one JSON array, or CSV (nested values JSON-encoded)."""
+    if fmt == "jsonl":
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    elif fmt == "json":
+        json.dump(list(rows), out, ensure_ascii=False, indent=2)
+        out.write("\n")
+    else:
+        rows = list(rows)
+        if not rows:
+            return
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()})
+
+
+@contextmanager
+def atomic_output(target: str) -> Iterator[IO[str]]:
+    """Write to a temporary file beside `target` and rename it into place only on success,
+    so a failure never leaves a partial output file. `-` means stdout."""
+    if target == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    path = Path(target)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent or Path(".")))
+    try:
+        with io.open(fd, "w", encoding="utf-8", newline="") as fh:
+            yield fh
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

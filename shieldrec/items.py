@@ -1,0 +1,193 @@
+"""The data ShieldRec moves around: items, history events, preferences.
+
+Constructors that take untrusted input (`Item.from_untrusted`, `HistoryEvent.from_untrusted`)
+are the only way outside data becomes one of these; they sanitize and validate.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from shieldrec.errors import InvalidInput
+from shieldrec.sanitize import clean_body, clean_meta, clean_text, clean_title
+
+EVENTS = ("liked", "disliked", "skipped", "consumed", "rated", "not_now")
+PREF_KINDS = ("like", "avoid", "block")
+PREF_TARGETS = ("topic", "creator", "item", "source")
+ORIGINS = ("stated", "learned")
+
+Event = Literal["liked", "disliked", "skipped", "consumed", "rated", "not_now"]
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "y", "sponsored", "ad", "promoted")
+    return bool(value)
+
+
+@dataclass
+class Item:
+    item_id: str
+    title: str
+    text: str = ""
+    creator: str = ""
+    source: str = ""
+    url: str = ""
+    sponsored: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+    # Every platform that returned this item (fan-out de-duplication keeps them all).
+    platforms: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_untrusted(cls, raw: Any, *, platform: str = "") -> "Item":
+        if not isinstance(raw, dict):
+            raise InvalidInput(f"an item must be an object, got {type(raw).__name__}")
+        item_id = clean_text(raw.get("item_id", raw.get("id")), 200)
+        title = clean_title(raw.get("title"))
+        if not item_id:
+            raise InvalidInput("an item needs a non-empty 'item_id'")
+        if not title:
+            raise InvalidInput(f"item {item_id!r} needs a non-empty 'title'")
+        meta = raw.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise InvalidInput(f"item {item_id!r}: 'meta' must be an object")
+        url = clean_text(raw.get("url"), 2000)
+        if url and not url.lower().startswith(("http://", "https://")):
+            url = ""  # only web links are ever opened
+        platforms = raw.get("platforms") or ([platform] if platform else [])
+        return cls(
+            item_id=item_id,
+            title=title,
+            text=clean_body(raw.get("text") or raw.get("description") or ""),
+            creator=clean_text(raw.get("creator")),
+            source=clean_text(raw.get("source") or platform),
+            url=url,
+            sponsored=_truthy(raw.get("sponsored", False)),
+            meta=clean_meta(meta),
+            platforms=[clean_text(p, 100) for p in platforms if p][:20],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @property
+    def content(self) -> str:
+        """The text that describes the item for embedding and matching."""
+        return f"{self.title}. {self.text}".strip() if self.text else self.title
+
+
+@dataclass
+class HistoryEvent:
+    item: Item
+    event: str
+    rating: float | None = None
+    instruction: str = ""
+    at: float = field(default_factory=time.time)
+    id: int | None = None
+
+    @classmethod
+    def from_untrusted(cls, raw: Any) -> "HistoryEvent":
+        if not isinstance(raw, dict):
+            raise InvalidInput(f"a history entry must be an object, got {type(raw).__name__}")
+        event = clean_text(raw.get("event", "consumed"), 20).lower()
+        if event not in EVENTS:
+            raise InvalidInput(f"unknown history event {event!r} (one of {', '.join(EVENTS)})")
+        rating = raw.get("rating")
+        if rating is not None:
+            if isinstance(rating, bool) or not isinstance(rating, (int, float)):
+                raise InvalidInput("'rating' must be a number")
+            rating = float(rating)
+        at = raw.get("at", time.time())
+        if isinstance(at, bool) or not isinstance(at, (int, float)):
+            raise InvalidInput("'at' must be a unix timestamp")
+        item_raw = raw.get("item", raw)
+        return cls(
+            item=Item.from_untrusted(item_raw),
+            event=event,
+            rating=rating,
+            instruction=clean_text(raw.get("instruction"), 1000),
+            at=float(at),
+        )
+
+    @property
+    def positive(self) -> bool:
+        if self.event == "rated" and self.rating is not None:
+            return self.rating >= 4
+        return self.event in ("liked", "consumed")
+
+    @property
+    def negative(self) -> bool:
+        if self.event == "rated" and self.rating is not None:
+            return self.rating <= 2
+        return self.event == "disliked"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "item": self.item.to_dict(),
+            "event": self.event,
+            "rating": self.rating,
+            "instruction": self.instruction,
+            "at": self.at,
+        }
+
+
+@dataclass
+class Preference:
+    kind: str  # like | avoid | block
+    target: str  # topic | creator | item | source
+    value: str
+    weight: float = 1.0
+    origin: str = "stated"  # stated | learned
+    evidence: str = ""  # for learned entries: what taught it, in plain words
+    id: int | None = None
+    created_at: float = field(default_factory=time.time)
+
+    @classmethod
+    def from_untrusted(cls, raw: Any) -> "Preference":
+        if not isinstance(raw, dict):
+            raise InvalidInput("a preference must be an object")
+        kind = clean_text(raw.get("kind"), 10).lower()
+        target = clean_text(raw.get("target", "topic"), 10).lower()
+        origin = clean_text(raw.get("origin", "stated"), 10).lower()
+        value = clean_text(raw.get("value"), 300)
+        if kind not in PREF_KINDS:
+            raise InvalidInput(f"preference kind {kind!r} is not one of {', '.join(PREF_KINDS)}")
+        if target not in PREF_TARGETS:
+            raise InvalidInput(f"preference target {target!r} is not one of {', '.join(PREF_TARGETS)}")
+        if origin not in ORIGINS:
+            raise InvalidInput(f"preference origin {origin!r} is not one of {', '.join(ORIGINS)}")
+        if not value:
+            raise InvalidInput("a preference needs a non-empty 'value'")
+        weight = raw.get("weight", 1.0)
+        if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0 <= weight <= 10:
+            raise InvalidInput("'weight' must be a number between 0 and 10")
+        created = raw.get("created_at", time.time())
+        return cls(
+            kind=kind,
+            target=target,
+            value=value,
+            weight=float(weight),
+            origin=origin,
+            evidence=clean_text(raw.get("evidence"), 500),
+            created_at=float(created) if isinstance(created, (int, float)) else time.time(),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "target": self.target,
+            "value": self.value,
+            "weight": self.weight,
+            "origin": self.origin,
+            "evidence": self.evidence,
+            "created_at": self.created_at,
+        }
+
+    def describe(self) -> str:
+        """The entry in plain words, as the profile screen shows it."""
+        verb = {"like": "likes", "avoid": "avoids", "block": "blocks"}[self.kind]
+        what = self.value if self.target == "topic" else f"{self.target} '{self.value}'"
+        tail = f" (learned: {self.evidence})" if self.origin == "learned" and self.evidence else ""
+        return f"{verb} {what}{tail}"

@@ -1,0 +1,109 @@
+"""User settings, persisted in the config folder as TOML. Never secrets, never profile data."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+
+from shieldrec.errors import InvalidInput
+from shieldrec.paths import ensure_dir, get_paths
+
+DEFAULT_WEIGHTS: dict[str, float] = {
+    "instruction": 1.0,  # similarity to what the user asked for now
+    "history": 1.0,  # closeness to what they liked before
+    "avoid": 1.0,  # distance from what they disliked or avoid
+    "lexical": 0.3,  # rare words shared with liked history (names, series)
+    "popularity": 0.15,  # public rating counts the platform sent
+    "llm": 0.5,  # the local language model's likelihood score, when enabled
+}
+
+
+@dataclass
+class RankingSettings:
+    diversity: float = 0.3  # 0 = pure relevance; 1 = maximal variety (MMR trade-off)
+    sponsored_penalty: float = 0.3  # subtracted from the fused score of paid placements
+    injection_penalty: float = 0.5  # subtracted from items whose text tries to instruct the agent
+    include_consumed: bool = False
+    weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+
+
+@dataclass
+class LlmSettings:
+    enabled: bool = True
+    model: str = "bundled"  # "bundled" or a path to any GGUF file
+    device: str = "auto"  # auto | cpu | cuda
+    n_ctx: int = 2048
+    listwise_top_k: int = 10
+    listwise_passes: int = 3
+
+
+@dataclass
+class TuiSettings:
+    theme: str = "textual-dark"
+    # Binding id -> key(s), e.g. {"card.like": "l"}; overrides the defaults.
+    keys: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Settings:
+    profile: str = ""  # the profile used when none is named
+    embedding_device: str = "auto"  # auto | cpu | cuda
+    ranking: RankingSettings = field(default_factory=RankingSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
+    tui: TuiSettings = field(default_factory=TuiSettings)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "Settings":
+        path = path or get_paths().config_file
+        if not path.exists():
+            return cls()
+        try:
+            raw = tomllib.loads(path.read_text("utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise InvalidInput(f"settings file {path} cannot be read: {exc}") from exc
+        return cls.from_dict(raw)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "Settings":
+        def build(kind: type, data: Any) -> Any:
+            if not isinstance(data, dict):
+                return kind()
+            default = kind()
+            kwargs = {}
+            for f in fields(kind):
+                if f.name not in data:
+                    continue
+                value, current = data[f.name], getattr(default, f.name)
+                if isinstance(current, bool):
+                    ok = isinstance(value, bool)
+                elif isinstance(current, (int, float)):
+                    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                elif isinstance(current, dict):
+                    ok = isinstance(value, dict)
+                    if ok and f.name == "weights":
+                        value = {**current, **{k: float(v) for k, v in value.items() if isinstance(v, (int, float))}}
+                else:
+                    ok = isinstance(value, str)
+                if ok:
+                    kwargs[f.name] = type(current)(value) if isinstance(current, (int, float)) and not isinstance(current, bool) else value
+            return kind(**kwargs)
+
+        base = build(cls, {k: v for k, v in raw.items() if k not in ("ranking", "llm", "tui")})
+        base.ranking = build(RankingSettings, raw.get("ranking"))
+        base.llm = build(LlmSettings, raw.get("llm"))
+        base.tui = build(TuiSettings, raw.get("tui"))
+        return base
+
+    def save(self, path: Path | None = None) -> Path:
+        """Write atomically: a crash mid-save leaves the old file whole."""
+        path = path or get_paths().config_file
+        ensure_dir(path.parent)
+        tmp = path.with_suffix(".toml.tmp")
+        tmp.write_text(tomli_w.dumps(asdict(self)), "utf-8")
+        os.replace(tmp, path)
+        return path

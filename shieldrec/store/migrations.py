@@ -1,0 +1,99 @@
+"""The profile database schema, grown by numbered migrations. Append, never edit."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("shieldrec")
+
+
+@migrations(name="m001_initial")
+def m001_initial(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE profiles (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            about TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL
+        );
+        CREATE TABLE preferences (
+            id INTEGER PRIMARY KEY,
+            profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('like', 'avoid', 'block')),
+            target TEXT NOT NULL CHECK (target IN ('topic', 'creator', 'item', 'source')),
+            value TEXT NOT NULL,
+            weight REAL NOT NULL DEFAULT 1.0,
+            origin TEXT NOT NULL CHECK (origin IN ('stated', 'learned')),
+            evidence TEXT NOT NULL DEFAULT '',
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX preferences_profile ON preferences(profile_id);
+        CREATE TABLE history (
+            id INTEGER PRIMARY KEY,
+            profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+            item_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            text TEXT NOT NULL DEFAULT '',
+            creator TEXT NOT NULL DEFAULT '',
+            source TEXT NOT NULL DEFAULT '',
+            url TEXT NOT NULL DEFAULT '',
+            sponsored INTEGER NOT NULL DEFAULT 0,
+            meta TEXT NOT NULL DEFAULT '{}',
+            platforms TEXT NOT NULL DEFAULT '[]',
+            event TEXT NOT NULL,
+            rating REAL,
+            instruction TEXT NOT NULL DEFAULT '',
+            at REAL NOT NULL
+        );
+        CREATE INDEX history_profile_at ON history(profile_id, at);
+        CREATE TABLE platforms (
+            id INTEGER PRIMARY KEY,
+            profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            adapter TEXT NOT NULL,
+            settings TEXT NOT NULL DEFAULT '{}',
+            enabled INTEGER NOT NULL DEFAULT 1,
+            created_at REAL NOT NULL,
+            UNIQUE (profile_id, name)
+        );
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            profile_id INTEGER REFERENCES profiles(id) ON DELETE CASCADE,
+            at REAL NOT NULL,
+            platform TEXT NOT NULL,
+            method TEXT NOT NULL,
+            url TEXT NOT NULL,
+            params TEXT NOT NULL DEFAULT '{}',
+            bytes_out INTEGER NOT NULL DEFAULT 0,
+            bytes_in INTEGER,
+            status INTEGER,
+            error TEXT,
+            duration_ms REAL
+        );
+        CREATE INDEX audit_profile_at ON audit(profile_id, at);
+        CREATE TABLE embeddings (
+            model_id TEXT NOT NULL,
+            content_hash TEXT NOT NULL,
+            dim INTEGER NOT NULL,
+            vector BLOB NOT NULL,
+            PRIMARY KEY (model_id, content_hash)
+        ) WITHOUT ROWID;
+        CREATE TABLE conversations (
+            id INTEGER PRIMARY KEY,
+            profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+            title TEXT NOT NULL DEFAULT '',
+            started_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE TABLE messages (
+            id INTEGER PRIMARY KEY,
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            role TEXT NOT NULL CHECK (role IN ('user', 'agent')),
+            content TEXT NOT NULL,
+            payload TEXT NOT NULL DEFAULT '{}',
+            at REAL NOT NULL
+        );
+        CREATE INDEX messages_conversation ON messages(conversation_id, id);
+        """
+    )

@@ -1,0 +1,339 @@
+"""Named profiles: stated and learned preferences, interaction history, import/export, forget."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from shieldrec.errors import InvalidInput, ProfileExists, ProfileNotFound
+from shieldrec.items import HistoryEvent, Item, Preference
+from shieldrec.sanitize import clean_text
+from shieldrec.store.audit import AuditLog
+from shieldrec.store.conversations import Conversations, Message
+from shieldrec.store.db import open_db, tx
+from shieldrec.store.embeddings import EmbeddingCache
+from shieldrec.store.platform_configs import PlatformConfig, PlatformConfigs
+
+EXPORT_FORMAT = "shieldrec-profile"
+EXPORT_VERSION = 1
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+@dataclass
+class Profile:
+    id: int
+    name: str
+    about: str
+    created_at: float
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidInput(
+            f"profile name {name!r} is not valid: use 1-64 letters, digits, '.', '_' or '-'"
+        )
+    return name
+
+
+class Store:
+    """The private profile database. One per machine (or per SHIELDREC_HOME)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.db = open_db(path)
+        self.path = Path(self.db.conn.execute("PRAGMA database_list").fetchone()[2])
+        self.embeddings = EmbeddingCache(self.db)
+        self.audit = AuditLog(self.db)
+        self.platforms = PlatformConfigs(self.db)
+        self.conversations = Conversations(self.db)
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    # -- profiles -------------------------------------------------------------------------
+
+    def create_profile(self, name: str, about: str = "") -> Profile:
+        check_name(name)
+        with tx(self.db):
+            if self._find(name):
+                raise ProfileExists(f"a profile named {name!r} already exists")
+            self.db.conn.execute(
+                "INSERT INTO profiles (name, about, created_at) VALUES (?, ?, ?)",
+                (name, clean_text(about, 2000), time.time()),
+            )
+        return self.profile(name)
+
+    def _find(self, name: str) -> Profile | None:
+        row = self.db.execute("SELECT id, name, about, created_at FROM profiles WHERE name = ?", [name]).fetchone()
+        return Profile(*row) if row else None
+
+    def profile(self, name: str) -> Profile:
+        found = self._find(name)
+        if not found:
+            known = ", ".join(p.name for p in self.profiles()) or "none yet"
+            raise ProfileNotFound(f"no profile named {name!r} (profiles: {known})")
+        return found
+
+    def profiles(self) -> list[Profile]:
+        rows = self.db.execute("SELECT id, name, about, created_at FROM profiles ORDER BY name").fetchall()
+        return [Profile(*r) for r in rows]
+
+    # -- preferences ----------------------------------------------------------------------
+
+    def add_preference(self, profile: Profile, pref: Preference) -> int:
+        with tx(self.db):
+            cur = self.db.conn.execute(
+                "INSERT INTO preferences (profile_id, kind, target, value, weight, origin, evidence, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (profile.id, pref.kind, pref.target, pref.value, pref.weight, pref.origin, pref.evidence, pref.created_at),
+            )
+            return int(cur.lastrowid)
+
+    def preferences(self, profile: Profile) -> list[Preference]:
+        rows = self.db.execute(
+            "SELECT id, kind, target, value, weight, origin, evidence, created_at FROM preferences "
+            "WHERE profile_id = ? ORDER BY id",
+            [profile.id],
+        ).fetchall()
+        return [
+            Preference(id=r[0], kind=r[1], target=r[2], value=r[3], weight=r[4], origin=r[5], evidence=r[6], created_at=r[7])
+            for r in rows
+        ]
+
+    def update_preference(self, profile: Profile, pref_id: int, **fields: Any) -> None:
+        current = {p.id: p for p in self.preferences(profile)}.get(pref_id)
+        if current is None:
+            raise InvalidInput(f"no preference #{pref_id} in profile {profile.name!r}")
+        merged = Preference.from_untrusted({**current.to_dict(), **fields})
+        with tx(self.db):
+            self.db.conn.execute(
+                "UPDATE preferences SET kind = ?, target = ?, value = ?, weight = ?, origin = ?, evidence = ? "
+                "WHERE id = ? AND profile_id = ?",
+                (merged.kind, merged.target, merged.value, merged.weight, merged.origin, merged.evidence, pref_id, profile.id),
+            )
+
+    def remove_preference(self, profile: Profile, pref_id: int) -> None:
+        with tx(self.db):
+            cur = self.db.conn.execute("DELETE FROM preferences WHERE id = ? AND profile_id = ?", (pref_id, profile.id))
+        if cur.rowcount == 0:
+            raise InvalidInput(f"no preference #{pref_id} in profile {profile.name!r}")
+
+    # -- history --------------------------------------------------------------------------
+
+    def add_event(self, profile: Profile, ev: HistoryEvent) -> int:
+        it = ev.item
+        with tx(self.db):
+            cur = self.db.conn.execute(
+                "INSERT INTO history (profile_id, item_id, title, text, creator, source, url, sponsored, meta, "
+                "platforms, event, rating, instruction, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    profile.id, it.item_id, it.title, it.text, it.creator, it.source, it.url, int(it.sponsored),
+                    json.dumps(it.meta), json.dumps(it.platforms), ev.event, ev.rating, ev.instruction, ev.at,
+                ),
+            )
+            return int(cur.lastrowid)
+
+    def history(self, profile: Profile, limit: int | None = None) -> list[HistoryEvent]:
+        """Oldest first; with `limit`, the most recent `limit` events."""
+        sql = (
+            "SELECT id, item_id, title, text, creator, source, url, sponsored, meta, platforms, event, rating, "
+            "instruction, at FROM history WHERE profile_id = ? ORDER BY at DESC, id DESC"
+        )
+        args: list[Any] = [profile.id]
+        if limit:
+            sql += " LIMIT ?"
+            args.append(limit)
+        rows = self.db.execute(sql, args).fetchall()
+        events = [
+            HistoryEvent(
+                id=r[0],
+                item=Item(item_id=r[1], title=r[2], text=r[3], creator=r[4], source=r[5], url=r[6],
+                          sponsored=bool(r[7]), meta=json.loads(r[8]), platforms=json.loads(r[9])),
+                event=r[10], rating=r[11], instruction=r[12], at=r[13],
+            )
+            for r in rows
+        ]
+        events.reverse()
+        return events
+
+    def remove_event(self, profile: Profile, event_id: int) -> None:
+        with tx(self.db):
+            cur = self.db.conn.execute("DELETE FROM history WHERE id = ? AND profile_id = ?", (event_id, profile.id))
+        if cur.rowcount == 0:
+            raise InvalidInput(f"no history entry #{event_id} in profile {profile.name!r}")
+
+    # -- export / import / forget ---------------------------------------------------------
+
+    def export_profile(self, name: str) -> dict[str, Any]:
+        p = self.profile(name)
+        conversations = []
+        for conv in self.conversations.list(p.id):
+            conversations.append({
+                "title": conv.title, "started_at": conv.started_at, "updated_at": conv.updated_at,
+                "messages": [m.to_dict() for m in self.conversations.messages(conv.id)],
+            })
+        conversations.sort(key=lambda c: c["started_at"])
+        return {
+            "format": EXPORT_FORMAT,
+            "version": EXPORT_VERSION,
+            "profile": {"name": p.name, "about": p.about, "created_at": p.created_at},
+            "preferences": [x.to_dict() for x in self.preferences(p)],
+            "history": [x.to_dict() for x in self.history(p)],
+            "platforms": [c.to_dict() for c in self.platforms.list(p.id)],
+            "conversations": conversations,
+        }
+
+    def import_profile(self, data: Any, *, name: str | None = None, replace: bool = False) -> Profile:
+        """Validate everything first, then write it all in one transaction: nothing half-imported."""
+        parsed = parse_profile_document(data)
+        name = check_name(name or parsed["name"])
+        with tx(self.db):
+            existing = self._find(name)
+            if existing and not replace:
+                raise ProfileExists(f"a profile named {name!r} already exists (use --replace to overwrite it)")
+            if existing:
+                self.db.conn.execute("DELETE FROM profiles WHERE id = ?", [existing.id])
+            self.db.conn.execute(
+                "INSERT INTO profiles (name, about, created_at) VALUES (?, ?, ?)",
+                (name, parsed["about"], parsed["created_at"]),
+            )
+            p = self._find(name)
+            assert p is not None
+            for pref in parsed["preferences"]:
+                self.add_preference(p, pref)
+            for ev in parsed["history"]:
+                self.add_event(p, ev)
+            for cfg in parsed["platforms"]:
+                self.platforms.save(p.id, cfg)
+            for conv in parsed["conversations"]:
+                cid = self.conversations.start(p.id, conv["title"])
+                for m in conv["messages"]:
+                    self.conversations.add(cid, m)
+                self.db.conn.execute(
+                    "UPDATE conversations SET started_at = ?, updated_at = ?, title = ? WHERE id = ?",
+                    (conv["started_at"], conv["updated_at"], conv["title"], cid),
+                )
+        return p
+
+    def forget(self, name: str) -> None:
+        """Delete everything of the profile and leave no trace of it in the file."""
+        p = self.profile(name)
+        texts = _profile_texts(self.export_profile(name))
+        with self.db.lock:  # type: ignore[attr-defined]
+            with tx(self.db):
+                self.db.conn.execute("DELETE FROM profiles WHERE id = ?", [p.id])
+                self.embeddings.delete_texts(texts)
+            self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self.db.conn.execute("VACUUM")
+            self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
+def _profile_texts(doc: dict[str, Any]) -> list[str]:
+    """Every string a profile holds, so the embedding cache can drop their vectors too."""
+    out: list[str] = []
+    for pref in doc["preferences"]:
+        out.append(pref["value"])
+    for ev in doc["history"]:
+        item = Item(**ev["item"])
+        out += [item.title, item.text, item.content, ev["instruction"]]
+    for conv in doc["conversations"]:
+        out += [m["content"] for m in conv["messages"]]
+    return [t for t in out if t]
+
+
+def load_profile_file(path: Path) -> dict[str, Any]:
+    """Read a profile file (TOML or JSON) a user wants to import."""
+    import tomllib
+
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from exc
+    if len(raw) > 50 * 1024 * 1024:
+        raise InvalidInput(f"{path} is larger than 50 MB; that is not a profile")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path} is not UTF-8 text") from exc
+    try:
+        if path.suffix.lower() == ".toml":
+            return tomllib.loads(text)
+        return json.loads(text)
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"{path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {exc}") from exc
+
+
+def parse_profile_document(data: Any) -> dict[str, Any]:
+    """Check a whole profile document; raise InvalidInput naming the first bad entry."""
+    if not isinstance(data, dict):
+        raise InvalidInput("a profile document must be an object")
+    fmt = data.get("format", EXPORT_FORMAT)
+    if fmt != EXPORT_FORMAT:
+        raise InvalidInput(f"not a ShieldRec profile (format {fmt!r})")
+    version = data.get("version", EXPORT_VERSION)
+    if version != EXPORT_VERSION:
+        raise InvalidInput(f"profile format version {version!r} is not supported (expected {EXPORT_VERSION})")
+    head = data.get("profile", {})
+    if not isinstance(head, dict):
+        raise InvalidInput("'profile' must be a table/object with at least a 'name'")
+
+    def entries(key: str) -> list[Any]:
+        value = data.get(key, [])
+        if not isinstance(value, list):
+            raise InvalidInput(f"'{key}' must be a list")
+        return value
+
+    def each(key: str, build: Any) -> list[Any]:
+        out = []
+        for i, raw in enumerate(entries(key), 1):
+            try:
+                out.append(build(raw))
+            except InvalidInput as exc:
+                raise InvalidInput(f"{key} entry {i}: {exc}") from None
+        return out
+
+    def platform(raw: Any) -> PlatformConfig:
+        if not isinstance(raw, dict) or not isinstance(raw.get("settings", {}), dict):
+            raise InvalidInput("a platform needs 'name', 'adapter' and a 'settings' object")
+        cfg = PlatformConfig(
+            name=clean_text(raw.get("name"), 64),
+            adapter=clean_text(raw.get("adapter"), 64),
+            settings=raw.get("settings", {}),
+            enabled=bool(raw.get("enabled", True)),
+        )
+        if not cfg.name or not cfg.adapter:
+            raise InvalidInput("a platform needs 'name' and 'adapter'")
+        return cfg
+
+    def conversation(raw: Any) -> dict[str, Any]:
+        if not isinstance(raw, dict) or not isinstance(raw.get("messages", []), list):
+            raise InvalidInput("a conversation needs a 'messages' list")
+        msgs = []
+        for m in raw.get("messages", []):
+            if not isinstance(m, dict) or m.get("role") not in ("user", "agent"):
+                raise InvalidInput("each message needs a role of 'user' or 'agent'")
+            payload = m.get("payload", {})
+            msgs.append(Message(
+                role=m["role"], content=clean_text(m.get("content"), 20000, multiline=True),
+                payload=payload if isinstance(payload, dict) else {},
+                at=float(m.get("at", time.time())),
+            ))
+        return {
+            "title": clean_text(raw.get("title"), 200), "messages": msgs,
+            "started_at": float(raw.get("started_at", time.time())),
+            "updated_at": float(raw.get("updated_at", time.time())),
+        }
+
+    created = head.get("created_at", time.time())
+    return {
+        "name": head.get("name", ""),
+        "about": clean_text(head.get("about"), 2000),
+        "created_at": float(created) if isinstance(created, (int, float)) and not isinstance(created, bool) else time.time(),
+        "preferences": each("preferences", Preference.from_untrusted),
+        "history": each("history", HistoryEvent.from_untrusted),
+        "platforms": each("platforms", platform),
+        "conversations": each("conversations", conversation),
+    }
