@@ -1,0 +1,201 @@
+"""`shieldrec profile ...`: create, inspect, import, export and forget local profiles."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from shieldrec.cli.common import atomic_output, errors_as_click, format_option, open_store, resolve_profile, write_rows
+from shieldrec.errors import InvalidInput
+from shieldrec.items import PREF_KINDS, PREF_TARGETS, Preference
+from shieldrec.settings import Settings
+from shieldrec.store import load_profile_file
+
+
+@click.group()
+def profile() -> None:
+    """Manage local profiles (they never leave this machine)."""
+
+
+@profile.command("create")
+@click.argument("name")
+@click.option("--about", default="", help="A short description, for you.")
+@click.option("--default/--no-default", "make_default", default=None, help="Use it when no profile is named.")
+def create(name: str, about: str, make_default: bool | None) -> None:
+    """Create an empty profile."""
+    store = open_store()
+    with errors_as_click():
+        created = store.create_profile(name, about)
+        settings = Settings.load()
+        if make_default or (make_default is None and not settings.profile):
+            settings.profile = created.name
+            settings.save()
+    click.echo(f"Created profile {created.name!r}.")
+
+
+@profile.command("list")
+@format_option
+def list_(fmt: str) -> None:
+    """List the profiles on this machine."""
+    store = open_store()
+    with errors_as_click():
+        default = Settings.load().profile
+    rows = []
+    for p in store.profiles():
+        rows.append({
+            "name": p.name,
+            "default": p.name == default,
+            "preferences": len(store.preferences(p)),
+            "history": len(store.history(p)),
+            "about": p.about,
+        })
+    write_rows(rows, fmt, sys.stdout)
+
+
+@profile.command("use")
+@click.argument("name")
+def use(name: str) -> None:
+    """Make NAME the profile used when none is named."""
+    store = open_store()
+    with errors_as_click():
+        p = store.profile(name)
+        settings = Settings.load()
+        settings.profile = p.name
+        settings.save()
+    click.echo(f"Default profile: {p.name}")
+
+
+@profile.command("show")
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="The whole profile as JSON (same as export).")
+def show(name: str | None, as_json: bool) -> None:
+    """What ShieldRec believes about you, in plain words."""
+    store = open_store()
+    p = resolve_profile(store, name)
+    if as_json:
+        with errors_as_click():
+            click.echo(json.dumps(store.export_profile(p.name), indent=2, ensure_ascii=False))
+        return
+    click.echo(f"Profile {p.name}" + (f": {p.about}" if p.about else ""))
+    prefs = store.preferences(p)
+    for origin, heading in (("stated", "You said"), ("learned", "Learned from your feedback")):
+        chosen = [x for x in prefs if x.origin == origin]
+        if chosen:
+            click.echo(f"\n{heading}:")
+            for x in chosen:
+                click.echo(f"  #{x.id:<4} {x.describe()}  (weight {x.weight:g})")
+    history = store.history(p)
+    if history:
+        click.echo(f"\nHistory ({len(history)}):")
+        for ev in history[-20:]:
+            rating = f" {ev.rating:g}" if ev.rating is not None else ""
+            click.echo(f"  #{ev.id:<4} {ev.event}{rating}: {ev.item.title}")
+        if len(history) > 20:
+            click.echo(f"  … and {len(history) - 20} earlier")
+
+
+@profile.command("add")
+@click.argument("kind", type=click.Choice(PREF_KINDS))
+@click.argument("value")
+@click.option("--target", type=click.Choice(PREF_TARGETS), default="topic", show_default=True)
+@click.option("--weight", type=float, default=1.0, show_default=True)
+@click.option("--profile", "-p", "name", default=None)
+def add(kind: str, value: str, target: str, weight: float, name: str | None) -> None:
+    """State a preference: like, avoid or block a topic, creator, item or source."""
+    store = open_store()
+    p = resolve_profile(store, name)
+    with errors_as_click():
+        pref = Preference.from_untrusted({"kind": kind, "target": target, "value": value, "weight": weight})
+        pid = store.add_preference(p, pref)
+    click.echo(f"#{pid}: {pref.describe()}")
+
+
+@profile.command("remove")
+@click.argument("entry")
+@click.option("--profile", "-p", "name", default=None)
+def remove(entry: str, name: str | None) -> None:
+    """Delete one entry: a preference (`pref:ID` or `ID`) or a history event (`history:ID`)."""
+    store = open_store()
+    p = resolve_profile(store, name)
+    kind, _, number = entry.rpartition(":")
+    with errors_as_click():
+        if not number.isdigit() or kind not in ("", "pref", "history"):
+            raise InvalidInput(f"{entry!r} is not an entry id: use ID, pref:ID or history:ID")
+        if kind == "history":
+            store.remove_event(p, int(number))
+        else:
+            store.remove_preference(p, int(number))
+    click.echo(f"Removed {entry}.")
+
+
+@profile.command("import")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path, allow_dash=True))
+@click.option("--name", default=None, help="Import under this name instead of the file's.")
+@click.option("--replace", is_flag=True, help="Overwrite a profile of the same name.")
+@click.option("--if-missing", is_flag=True, help="Do nothing when a profile of that name exists.")
+@click.option("--default/--no-default", "make_default", default=None, help="Use it when no profile is named.")
+def import_(path: Path, name: str | None, replace: bool, if_missing: bool, make_default: bool | None) -> None:
+    """Import a profile from a TOML or JSON file (a persona from profiles/ or an export)."""
+    store = open_store()
+    with errors_as_click():
+        if str(path) == "-":
+            try:
+                data = json.loads(sys.stdin.read())
+            except json.JSONDecodeError as exc:
+                raise InvalidInput(f"standard input is not valid JSON: {exc}") from exc
+        else:
+            data = load_profile_file(path)
+        target = name or (data.get("profile") or {}).get("name") if isinstance(data, dict) else name
+        if if_missing and isinstance(target, str) and any(p.name == target for p in store.profiles()):
+            click.echo(f"Profile {target!r} already exists; left as it is.")
+            imported_name = target
+        else:
+            imported = store.import_profile(data, name=name, replace=replace)
+            imported_name = imported.name
+            counts = store.export_profile(imported_name)
+            click.echo(
+                f"Imported profile {imported_name!r}: {len(counts['preferences'])} preferences, "
+                f"{len(counts['history'])} history entries."
+            )
+        settings = Settings.load()
+        if make_default or (make_default is None and not settings.profile):
+            settings.profile = imported_name
+            settings.save()
+
+
+@profile.command("export")
+@click.argument("name", required=False)
+@click.option("--output", "-o", default="-", show_default=True, help="File to write, or - for stdout.")
+def export(name: str | None, output: str) -> None:
+    """Export a profile as JSON (everything it holds except secrets, which it never holds)."""
+    store = open_store()
+    p = resolve_profile(store, name)
+    with errors_as_click():
+        doc = store.export_profile(p.name)
+        with atomic_output(output) as out:
+            json.dump(doc, out, indent=2, ensure_ascii=False)
+            out.write("\n")
+    if output != "-":
+        click.echo(f"Exported {p.name!r} to {output}.", err=True)
+
+
+@profile.command("forget")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def forget(name: str, yes: bool) -> None:
+    """Delete everything of a profile, leaving no trace of it in the database file."""
+    store = open_store()
+    with errors_as_click():
+        store.profile(name)
+    if not yes:
+        click.confirm(f"Forget profile {name!r} and everything it holds? This cannot be undone", abort=True)
+    with errors_as_click():
+        store.forget(name)
+        settings = Settings.load()
+        if settings.profile == name:
+            settings.profile = ""
+            settings.save()
+    click.echo(f"Forgot profile {name!r}; the database was vacuumed.")

@@ -1,0 +1,76 @@
+"""The one sanitizer: whatever a platform or file sends, what comes out is inert plain text."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from shieldrec.items import Item
+from shieldrec.sanitize import TITLE_MAX, clean_body, clean_meta, clean_text, clean_title
+
+
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("\x1b[31mRed\x1b[0m Alert", "Red Alert"),  # CSI colours, whole sequence gone
+        ("\x1b]0;pwned\x07Title", "Title"),  # OSC window title
+        ("\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\", "click"),  # OSC 8 hyperlink
+        ("a\x9b2Jb", "ab"),  # 8-bit CSI clear screen
+        ("safe\u202eetirovaf", "safeetirovaf"),  # RLO bidi override
+        ("\u2066hidden\u2069 text", "hidden text"),  # isolates
+        ("zero\u200bwidth\u200djoin\ufeff", "zerowidthjoin"),
+        ("tag\U000e0049\U000e0047smuggle", "tagsmuggle"),  # invisible tag characters
+        ("bell\x07 and\x00 nul\x7f", "bell and nul"),
+        ("line\nbreak\ttab\r\nend", "line break tab end"),
+        ("  spaced   out  ", "spaced out"),
+    ],
+)
+def test_escapes_controls_bidi_and_zero_width_are_removed(raw: str, expected: str) -> None:
+    assert clean_text(raw) == expected
+
+
+def test_markup_is_kept_as_literal_text_not_interpreted() -> None:
+    # The sanitizer never interprets markup; display code renders it as plain text.
+    assert clean_title("[bold red]FREE[/bold red] <b>x</b>") == "[bold red]FREE[/bold red] <b>x</b>"
+
+
+def test_lengths_are_capped() -> None:
+    out = clean_title("x" * 10_000)
+    assert len(out) == TITLE_MAX and out.endswith("…")
+
+
+def test_body_keeps_paragraphs_but_not_runs_of_blank_lines() -> None:
+    assert clean_body("one\n\n\n\n\ntwo\x1b[2K") == "one\n\ntwo"
+
+
+def test_meta_is_bounded_in_depth_and_size() -> None:
+    deep: dict = {}
+    node = deep
+    for _ in range(50):
+        node["k"] = {}
+        node = node["k"]
+    cleaned = clean_meta({"deep": deep, "n": float("nan"), "s": "\x1b[1mx", "big": list(range(1000))})
+    assert cleaned["n"] is None and cleaned["s"] == "x" and len(cleaned["big"]) == 50
+    depth, node = 0, cleaned["deep"]
+    while isinstance(node, dict) and node:
+        node, depth = node["k"], depth + 1
+    assert depth < 10
+
+
+def test_items_from_platforms_are_cleaned_and_only_web_links_kept() -> None:
+    item = Item.from_untrusted(
+        {"id": "\x1b[2J42", "title": "\u202eGood\x1b[5m", "url": "javascript:alert(1)", "meta": {"x": "\x07y"}},
+        platform="demo",
+    )
+    assert (item.item_id, item.title, item.url, item.meta, item.platforms) == ("42", "Good", "", {"x": "y"}, ["demo"])
+
+
+@given(st.text())
+def test_output_never_holds_escape_or_invisible_characters(raw: str) -> None:
+    out = clean_text(raw)
+    assert "\x1b" not in out and "\x9b" not in out
+    assert all(unicodedata.category(ch) not in ("Cc", "Cf", "Cs") for ch in out)
+    assert clean_text(out) == out  # idempotent
