@@ -1,0 +1,329 @@
+"""The one way out: every request any adapter makes goes through `Egress`.
+
+Each attempt (each retry, each redirect hop) is written to the audit log before it is sent
+and completed after. Bodies are streamed and cut at a size cap, redirects are followed by
+hand so each hop is audited and a token never follows a redirect to another origin, cookies
+are refused so a platform cannot stitch requests together, and the token is added to the
+request here, from the keyring, and recorded nowhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import math
+import ssl
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from http.cookiejar import CookieJar, DefaultCookiePolicy
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from shieldrec.errors import PlatformError
+from shieldrec.platforms import credentials
+from shieldrec.sanitize import clean_text
+from shieldrec.store import Store
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+RETRY_AFTER_MAX = 10.0
+
+
+@dataclass(frozen=True)
+class Limits:
+    connect_timeout: float = 3.0
+    read_timeout: float = 10.0
+    max_bytes: int = 2_000_000
+    max_redirects: int = 3
+    retries: int = 2
+    backoff: float = 0.5  # seconds before the first retry; doubled for each one after
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> Limits:
+        base = cls()
+        picked = {k: settings[k] for k in cls.__dataclass_fields__ if settings.get(k) is not None}
+        limits = cls(**{**{k: getattr(base, k) for k in cls.__dataclass_fields__}, **picked})
+        if limits.max_bytes < 1 or limits.max_redirects < 0 or limits.retries < 0 or limits.backoff < 0:
+            raise PlatformError("limits must be positive: max_bytes, max_redirects, retries, backoff")
+        if limits.connect_timeout <= 0 or limits.read_timeout <= 0:
+            raise PlatformError("timeouts must be more than 0 seconds")
+        return limits
+
+
+@dataclass(frozen=True)
+class Auth:
+    """How the token travels: `Authorization: Bearer <token>` or a bare API-key header."""
+
+    header: str = "Authorization"
+    scheme: str = "Bearer"
+
+    def value(self, token: str) -> str:
+        return f"{self.scheme} {token}" if self.scheme else token
+
+
+@dataclass
+class Response:
+    platform: str
+    status: int
+    url: str
+    content_type: str
+    body: bytes
+    location: str = ""
+    retry_after: float | None = None
+
+
+class _Transient(PlatformError):
+    """A failure worth another try (timeout, refused connection)."""
+
+
+class _TooLarge(PlatformError):
+    pass
+
+
+@functools.lru_cache(maxsize=1)
+def _tls() -> ssl.SSLContext:
+    # Building the default context (loading the CA bundle) costs ~20 ms; one per process is enough.
+    return httpx.create_ssl_context()
+
+
+def _no_cookies() -> CookieJar:
+    # Handed to httpx as a bare jar: wrapping it in httpx.Cookies would copy it into a permissive one.
+    return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port
+
+
+def _query_params(url: httpx.URL) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in url.params:
+        values = url.params.get_list(key)
+        out[key] = values[0] if len(values) == 1 else values
+    return out
+
+
+def _seconds(value: str) -> float | None:
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None  # an HTTP date: not worth parsing for a bounded wait
+    return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _wire_size(request: httpx.Request) -> int:
+    head = len(request.method) + len(request.url.raw_path) + 12
+    head += sum(len(k) + len(v) + 4 for k, v in request.headers.raw)
+    return head + len(request.content)
+
+
+class Egress:
+    """An audited HTTP client shared by the adapters of one fan-out (or one `platform test`)."""
+
+    def __init__(
+        self,
+        store: Store,
+        profile_id: int | None = None,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        token_for: Callable[[str], str | None] = credentials.get_token,
+        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+    ) -> None:
+        self.store = store
+        self.profile_id = profile_id
+        self._transport = transport
+        self._token_for = token_for
+        self._sleep = sleep
+        self._client: httpx.AsyncClient | None = None
+        self.audit_ids: list[int] = []
+
+    async def __aenter__(self) -> Egress:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                transport=self._transport, follow_redirects=False, cookies=_no_cookies(), verify=_tls()
+            )
+        return self._client
+
+    async def send(
+        self,
+        platform: str,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        auth: Auth | None = None,
+        limits: Limits = Limits(),
+    ) -> Response:
+        """One logical request: retried on 5xx/429/timeouts with backoff, redirects followed."""
+        method = method.upper()
+        scheme = urlsplit(url).scheme.lower()
+        if scheme not in ("http", "https"):
+            raise PlatformError(f"{platform}: only http(s) URLs can be requested, not {clean_text(url, 80)!r}")
+        token = None
+        if auth is not None:
+            token = self._token_for(platform)
+            if not token:
+                raise PlatformError(
+                    f"{platform}: no token stored; run `shieldrec platform login {platform}` "
+                    f"or set {credentials.env_var(platform)}"
+                )
+        attempt = 0
+        while True:
+            try:
+                response = await self._follow(platform, method, url, params, json_body, auth, token, limits)
+            except _Transient:
+                if attempt >= limits.retries:
+                    raise
+                await self._sleep(limits.backoff * 2**attempt)
+                attempt += 1
+                continue
+            if response.status in RETRY_STATUSES and attempt < limits.retries:
+                await self._sleep(self._retry_delay(limits, attempt, response))
+                attempt += 1
+                continue
+            return response
+
+    @staticmethod
+    def _retry_delay(limits: Limits, attempt: int, response: Response) -> float:
+        delay = float(limits.backoff * 2**attempt)
+        # Retry-After is a platform's wish; honoured only up to a bound so a platform cannot stall us.
+        if response.retry_after is not None:
+            delay = max(delay, min(response.retry_after, RETRY_AFTER_MAX))
+        return delay
+
+    async def _follow(
+        self,
+        platform: str,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        auth: Auth | None,
+        token: str | None,
+        limits: Limits,
+    ) -> Response:
+        origin = _origin(url)
+        for _hop in range(limits.max_redirects + 1):
+            headers = {}
+            if auth is not None and token and _origin(url) == origin:
+                headers[auth.header] = auth.value(token)
+            response = await self._once(platform, method, url, params, json_body, headers, auth, limits)
+            if response.status not in REDIRECT_STATUSES:
+                return response
+            location = response.location
+            if not location:
+                raise PlatformError(f"{platform}: redirect (HTTP {response.status}) without a Location")
+            target = urljoin(url, location)
+            scheme = urlsplit(target).scheme.lower()
+            if scheme not in ("http", "https"):
+                raise PlatformError(f"{platform}: redirected to a non-web address; not followed")
+            if urlsplit(url).scheme.lower() == "https" and scheme == "http":
+                raise PlatformError(f"{platform}: redirected from https to plain http; not followed")
+            url, params = target, None
+            if response.status == 303:
+                method, json_body = "GET", None
+        raise PlatformError(f"{platform}: more than {limits.max_redirects} redirects; stopped")
+
+    async def _once(
+        self,
+        platform: str,
+        method: str,
+        url: str,
+        params: Mapping[str, str] | None,
+        json_body: Any,
+        headers: dict[str, str],
+        auth: Auth | None,
+        limits: Limits,
+    ) -> Response:
+        client = self._http()
+        timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
+        try:
+            request = client.build_request(
+                method, url, params=params, json=json_body, headers=headers, timeout=timeout
+            )
+        except (httpx.InvalidURL, ValueError, TypeError) as exc:
+            raise PlatformError(f"{platform}: the request cannot be built: {clean_text(str(exc), 200)}") from None
+        recorded: dict[str, Any] = {"query": _query_params(request.url)}
+        if json_body is not None:
+            recorded["body"] = json_body
+        if headers:
+            recorded["credential"] = f"{auth.header if auth else 'token'} header (value not recorded)"
+        plain_url = str(request.url.copy_with(query=None))
+        entry = self.store.audit.record(
+            profile_id=self.profile_id, platform=platform, method=method, url=plain_url,
+            params=recorded, bytes_out=_wire_size(request),
+        )
+        self.audit_ids.append(entry)
+        started = time.perf_counter()
+        status: int | None = None
+        received = 0
+
+        def done(error: str | None) -> None:
+            self.store.audit.complete(
+                entry, status=status, bytes_in=received, error=error,
+                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            )
+
+        try:
+            reply = await client.send(request, stream=True)
+            status = reply.status_code
+            try:
+                if status in REDIRECT_STATUSES:
+                    done(None)
+                    location = reply.headers.get("location", "")
+                    return Response(platform, status, str(reply.url), "", b"", location=location)
+                declared = reply.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > limits.max_bytes:
+                    raise _TooLarge(
+                        f"{platform}: the answer is {int(declared):,} bytes, over the {limits.max_bytes:,}-byte limit"
+                    )
+                chunks: list[bytes] = []
+                async for chunk in reply.aiter_bytes():
+                    received += len(chunk)
+                    if received > limits.max_bytes:
+                        raise _TooLarge(
+                            f"{platform}: the answer is larger than the {limits.max_bytes:,}-byte limit; "
+                            "stopped reading"
+                        )
+                    chunks.append(chunk)
+            finally:
+                await reply.aclose()
+        except asyncio.CancelledError:
+            done("cancelled: the platform ran out of time")
+            raise
+        except PlatformError as exc:
+            done(str(exc))
+            raise
+        except httpx.ConnectTimeout:
+            done("connect timeout")
+            raise _Transient(f"{platform}: could not connect within {limits.connect_timeout:g}s") from None
+        except httpx.TimeoutException:
+            done("read timeout")
+            raise _Transient(f"{platform}: no answer within {limits.read_timeout:g}s") from None
+        except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
+            done(f"connection failed: {type(exc).__name__}")
+            raise _Transient(f"{platform}: connection failed ({type(exc).__name__})") from None
+        except httpx.HTTPError as exc:
+            done(f"request failed: {type(exc).__name__}")
+            raise PlatformError(f"{platform}: request failed ({type(exc).__name__})") from None
+        done(None if status < 400 else f"HTTP {status}")
+        return Response(
+            platform, status, str(reply.url), reply.headers.get("content-type", ""), b"".join(chunks),
+            retry_after=_seconds(reply.headers.get("retry-after", "")),
+        )
