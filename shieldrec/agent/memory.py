@@ -1,0 +1,165 @@
+"""The dynamic memory: interests the agent learns from its user's own feedback.
+
+After each piece of feedback the tags and creator of that item are re-counted over the
+whole history. A tag or creator the user keeps liking becomes a learned `like` (evidence:
+"liked 'X' and 'Y'"); one they keep disliking becomes a learned `avoid`; a learned entry the
+history no longer supports goes away. Stated preferences always win: nothing is learned
+that the user already said in their own words. Every change is returned, so it can be undone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from shieldrec.items import HistoryEvent, Item, Preference
+from shieldrec.store import Profile, Store
+from shieldrec.store.db import tx
+
+MIN_EVIDENCE = 2  # feedback events before a tag or creator is believed
+MARGIN = 2  # and by how much one direction must outweigh the other
+BASE_WEIGHT = 0.4
+WEIGHT_STEP = 0.1
+MAX_WEIGHT = 0.9  # learned beliefs never outweigh what the user stated (1.0 by default)
+_TITLES_NAMED = 3
+
+
+@dataclass
+class MemoryChange:
+    """One learned entry added, updated or dropped; `before` is what an undo restores."""
+
+    action: str  # added | updated | dropped
+    preference: Preference
+    before: Preference | None = None
+
+    def describe(self) -> str:
+        verb = {"added": "learned", "updated": "updated", "dropped": "no longer believed"}[self.action]
+        return f"{verb}: {self.preference.describe()}"
+
+
+@dataclass
+class _Tally:
+    liked: list[HistoryEvent] = field(default_factory=list)
+    disliked: list[HistoryEvent] = field(default_factory=list)
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _keys(item: Item) -> list[tuple[str, str]]:
+    from shieldrec.ranking import facts
+
+    keys = [("topic", _key(tag)) for tag in facts.genres(item) if _key(tag)]
+    if item.creator.strip():
+        keys.append(("creator", item.creator.strip()))
+    return list(dict.fromkeys(keys))
+
+
+def _matches(target: str, value: str, item: Item) -> bool:
+    return (target, value if target == "creator" else _key(value)) in _keys(item)
+
+
+def _tally(history: Sequence[HistoryEvent], target: str, value: str) -> _Tally:
+    """Each item counted once, by its latest feedback."""
+    latest: dict[str, HistoryEvent] = {}
+    for ev in history:
+        if (ev.positive or ev.negative) and _matches(target, value, ev.item):
+            latest[ev.item.item_id] = ev
+    tally = _Tally()
+    for ev in latest.values():
+        (tally.liked if ev.positive else tally.disliked).append(ev)
+    return tally
+
+
+def _verb(ev: HistoryEvent) -> str:
+    if ev.event == "rated" and ev.rating is not None:
+        return f"rated '{ev.item.title}' {ev.rating:g}"
+    return {"liked": f"liked '{ev.item.title}'", "consumed": f"finished '{ev.item.title}'",
+            "disliked": f"disliked '{ev.item.title}'"}.get(ev.event, f"'{ev.item.title}'")
+
+
+def evidence(events: Sequence[HistoryEvent]) -> str:
+    """"liked 'A' and 'B'", "liked 'A', rated 'B' 5 and 2 more": the titles that taught it."""
+    newest = sorted(events, key=lambda e: e.at, reverse=True)
+    named = [_verb(ev) for ev in newest[:_TITLES_NAMED]]
+    if len(newest) > _TITLES_NAMED:
+        return ", ".join(named) + f" and {len(newest) - _TITLES_NAMED} more"
+    if len(named) > 1:
+        return ", ".join(named[:-1]) + " and " + named[-1]
+    return named[0] if named else ""
+
+
+def _belief(tally: _Tally) -> tuple[str, float, list[HistoryEvent]] | None:
+    up, down = len(tally.liked), len(tally.disliked)
+    if up >= MIN_EVIDENCE and up - down >= MARGIN:
+        return "like", min(MAX_WEIGHT, BASE_WEIGHT + WEIGHT_STEP * (up - down - MARGIN)), tally.liked
+    if down >= MIN_EVIDENCE and down - up >= MARGIN:
+        return "avoid", min(MAX_WEIGHT, BASE_WEIGHT + WEIGHT_STEP * (down - up - MARGIN)), tally.disliked
+    return None
+
+
+def _stated_covers(prefs: Sequence[Preference], target: str, value: str) -> bool:
+    """Whether the user already said this in their own words (or blocked it)."""
+    from shieldrec.ranking.filters import phrase_in
+
+    for p in prefs:
+        if p.origin == "learned" or p.target != target:
+            continue
+        if _key(p.value) == _key(value) or (target == "topic" and phrase_in(value, p.value)):
+            return True
+    return False
+
+
+def learn(store: Store, profile: Profile, item: Item) -> list[MemoryChange]:
+    """Re-derive the learned entries touched by feedback on `item`; write the changes at once."""
+    keys = _keys(item)
+    if not keys:
+        return []
+    changes: list[MemoryChange] = []
+    with tx(store.db):
+        history = store.history(profile)
+        prefs = store.preferences(profile)
+        for target, value in keys:
+            learned = [p for p in prefs if p.origin == "learned" and p.target == target
+                       and _key(p.value) == _key(value)]
+            belief = None if _stated_covers(prefs, target, value) else _belief(_tally(history, target, value))
+            keep: Preference | None = None
+            for p in learned:
+                if belief is not None and p.kind == belief[0] and keep is None:
+                    keep = p
+                    continue
+                store.remove_preference(profile, p.id)  # type: ignore[arg-type]
+                changes.append(MemoryChange("dropped", p, before=p))
+            if belief is None:
+                continue
+            kind, weight, events = belief
+            text = evidence(events)
+            if keep is None:
+                pref = Preference(kind=kind, target=target, value=value, weight=round(weight, 2),
+                                  origin="learned", evidence=text)
+                pref.id = store.add_preference(profile, pref)
+                changes.append(MemoryChange("added", pref))
+            elif keep.evidence != text or abs(keep.weight - weight) > 1e-6:
+                store.update_preference(profile, keep.id, weight=round(weight, 2), evidence=text)  # type: ignore[arg-type]
+                after = Preference(**{**keep.__dict__, "weight": round(weight, 2), "evidence": text})
+                changes.append(MemoryChange("updated", after, before=keep))
+    return changes
+
+
+def revert(store: Store, profile: Profile, changes: Sequence[MemoryChange]) -> None:
+    """Undo `changes` (newest first), leaving the learned entries as they were before them."""
+    with tx(store.db):
+        current = {p.id: p for p in store.preferences(profile)}
+        for change in reversed(changes):
+            p = change.preference
+            if change.action == "added" and p.id in current:
+                store.remove_preference(profile, p.id)  # type: ignore[arg-type]
+            elif change.action == "updated" and change.before is not None and p.id in current:
+                store.update_preference(profile, p.id, weight=change.before.weight,  # type: ignore[arg-type]
+                                        evidence=change.before.evidence)
+            elif change.action == "dropped" and change.before is not None:
+                b = change.before
+                store.add_preference(profile, Preference(kind=b.kind, target=b.target, value=b.value,
+                                                         weight=b.weight, origin=b.origin,
+                                                         evidence=b.evidence, created_at=b.created_at))

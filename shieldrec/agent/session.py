@@ -1,0 +1,252 @@
+"""The agent session: one user, one profile, one conversation at a time, no UI.
+
+    session = AgentSession(store, profile, settings)
+    turn = await session.ask("something hopeful, no horror", on_status=show)
+    token = session.like(turn.visible[0].item)
+    session.undo()
+
+`ask` reads the message against the conversation so far, asks the platforms for
+candidates (public words only), re-ranks them locally with the profile, and saves both
+messages with the ranked cards so the conversation can be resumed. Feedback is written
+to the profile at once and teaches the dynamic memory; every action can be undone.
+Heavy parts (torch, the embedding model) load on first use, off the caller's thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from shieldrec.agent import feedback as fb
+from shieldrec.agent.feedback import Feedback, NothingToUndo
+from shieldrec.agent.followup import Reading, resolve
+from shieldrec.agent.shield import apply_profile, prefilter
+from shieldrec.agent.turn import Card, Dropped, Turn
+from shieldrec.errors import InvalidInput
+from shieldrec.intent import Intent
+from shieldrec.items import Item
+from shieldrec.sanitize import clean_text
+from shieldrec.settings import Settings
+from shieldrec.store import Profile, Store
+from shieldrec.store.conversations import Conversation, Message
+from shieldrec.store.db import tx
+
+if TYPE_CHECKING:
+    from shieldrec.ranking import Embedder, Scorer
+
+log = logging.getLogger(__name__)
+
+StatusCallback = Callable[[str, str], None]  # (platform name or "ranking", state in words)
+IntentParser = Callable[[str], "Intent | None"]
+
+CANDIDATES = 30  # asked of each platform
+SHOWN = 10  # cards per answer
+RANKING = "ranking"
+
+
+def _notify(on_status: StatusCallback | None, source: str, state: str) -> None:
+    if on_status is None:
+        return
+    try:
+        on_status(source, state)
+    except Exception:  # noqa: BLE001 - a display callback must never break a search
+        log.debug("status callback failed", exc_info=True)
+
+
+class AgentSession:
+    def __init__(
+        self,
+        store: Store,
+        profile: Profile,
+        settings: Settings,
+        *,
+        embedder: Embedder | None = None,
+        scorers: Sequence[Scorer] = (),
+        intent_parser: IntentParser | None = None,
+        candidates: int = CANDIDATES,
+        shown: int = SHOWN,
+        timeout: float = 10.0,
+    ) -> None:
+        self.store = store
+        self.profile = profile
+        self.settings = settings
+        self._embedder = embedder
+        self.scorers = list(scorers)
+        self.intent_parser = intent_parser
+        self.candidates = candidates
+        self.shown = shown
+        self.timeout = timeout
+        self.turns: list[Turn] = []
+        self.conversation_id: int | None = None
+        self._undo: list[Feedback] = []
+        self.model_ready = False
+
+    # -- models ---------------------------------------------------------------------------
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from shieldrec.ranking import Embedder
+
+            self._embedder = Embedder(cache=self.store.embeddings, device=self.settings.embedding_device)
+        return self._embedder
+
+    def warm_up(self) -> None:
+        """Load the embedding model now (blocking: call it from a worker thread)."""
+        self.embedder.encode(["warm up"])
+        self.model_ready = True
+
+    # -- asking ---------------------------------------------------------------------------
+
+    def read(self, text: str, *, focused: str | None = None) -> Reading:
+        """How `text` would be understood now (a follow-up or a new request), without searching."""
+        from shieldrec.ranking.constraints import parse_instruction
+
+        reading = resolve(text, self.turns[-1] if self.turns else None, parse_instruction, focused=focused)
+        if self.intent_parser is not None and reading.kind == "new":
+            try:
+                extra = self.intent_parser(reading.instruction)
+            except Exception as exc:  # noqa: BLE001 - the rule parser's reading stands alone
+                log.warning("the language model could not read the request: %s", exc)
+                extra = None
+            if extra is not None:
+                reading.intent = reading.intent.merge(extra)
+        return reading
+
+    async def ask(self, text: str, on_status: StatusCallback | None = None, *, focused: str | None = None) -> Turn:
+        from shieldrec.platforms import fan_out, plan_query
+        from shieldrec.ranking import Pipeline, RankRequest
+
+        text = clean_text(text, 1000)
+        if not text:
+            raise InvalidInput("type what you would like, in your own words")
+        reading = self.read(text, focused=focused)
+        query = plan_query(reading.instruction, reading.intent, limit=self.candidates)
+        fan = await fan_out(self.store, self.profile, query, timeout=self.timeout, on_status=on_status)
+
+        history = self.store.history(self.profile)
+        preferences = self.store.preferences(self.profile)
+        candidates, dropped = prefilter(fan.items, reading.intent, history, anchor=reading.anchor)
+        request = RankRequest(
+            candidates=candidates, instruction=reading.instruction, history=history, preferences=preferences,
+            request_id=f"{self.conversation_id or 0}-{len(self.turns) + 1}", intent=reading.intent,
+        )
+        pipeline = Pipeline(self.settings.ranking, self.embedder, scorers=self.scorers)
+        waiting = "loading the embedding model" if not self.model_ready else "re-ranking"
+        _notify(on_status, RANKING, f"{waiting}: {len(candidates)} candidates")
+        result = await asyncio.to_thread(pipeline.rank, request)
+        self.model_ready = True
+        _notify(on_status, RANKING, "done")
+
+        turn = Turn(
+            text=text,
+            instruction=reading.instruction,
+            intent=reading.intent,
+            cards=[Card(rank=n, item=r.item, score=r.score, reasons=r.reasons, labels=r.labels,
+                        components=r.components) for n, r in enumerate(result.ranking[: self.shown], 1)],
+            removed=[Dropped(item, reason) for item, reason in dropped]
+            + [Dropped(r.item, r.reason) for r in result.removed],
+            errors=dict(fan.errors),
+            counts=dict(fan.counts),
+            sent=query.text,
+            note=reading.note,
+            more=max(0, len(result.ranking) - self.shown),
+        )
+        self._save(turn)
+        self.turns.append(turn)
+        return turn
+
+    def _save(self, turn: Turn) -> None:
+        """Both messages, in one transaction: a conversation never holds a question without its answer."""
+        with tx(self.store.db):
+            if self.conversation_id is None:
+                self.conversation_id = self.store.conversations.start(self.profile.id)
+            self.store.conversations.add(self.conversation_id, Message(
+                role="user", content=turn.text, payload={"instruction": turn.instruction}, at=turn.at))
+            reply = turn.summary() + (f" {turn.note}" if turn.note else "")
+            turn.message_id = self.store.conversations.add(self.conversation_id, Message(
+                role="agent", content=reply, payload=turn.to_payload(), at=turn.at))
+
+    # -- conversations --------------------------------------------------------------------
+
+    def conversations(self) -> list[Conversation]:
+        return self.store.conversations.list(self.profile.id)
+
+    def new_conversation(self) -> None:
+        self.turns = []
+        self.conversation_id = None
+
+    def resume(self, conversation_id: int | None = None) -> list[Turn]:
+        """Load a saved conversation (the latest by default); its turns show as they were ranked."""
+        if conversation_id is None:
+            latest = self.store.conversations.latest(self.profile.id)
+            if latest is None:
+                raise InvalidInput("there is no saved conversation to resume")
+            conversation_id = latest.id
+        if conversation_id not in {c.id for c in self.conversations()}:
+            raise InvalidInput(f"no conversation #{conversation_id} in profile {self.profile.name!r}")
+        turns = []
+        for message in self.store.conversations.messages(conversation_id):
+            if message.role != "agent":
+                continue
+            try:
+                turns.append(Turn.from_payload(message.payload, message_id=message.id))
+            except InvalidInput:
+                continue  # a reply without saved cards (or from a future version): nothing to re-show
+        self.turns = turns
+        self.conversation_id = conversation_id
+        self.refresh()
+        return turns
+
+    # -- feedback -------------------------------------------------------------------------
+
+    def _instruction_for(self, item: Item) -> str:
+        for turn in reversed(self.turns):
+            if turn.card(item.item_id) is not None:
+                return turn.instruction
+        return ""
+
+    def _done(self, token: Feedback) -> Feedback:
+        if token.event_id is not None or token.preference_id is not None:
+            self._undo.append(token)
+        self.refresh()
+        return token
+
+    def like(self, item: Item) -> Feedback:
+        return self._done(fb.record_event(self.store, self.profile, item, "like", self._instruction_for(item)))
+
+    def dislike(self, item: Item) -> Feedback:
+        return self._done(fb.record_event(self.store, self.profile, item, "dislike", self._instruction_for(item)))
+
+    def not_now(self, item: Item) -> Feedback:
+        return self._done(fb.record_event(self.store, self.profile, item, "not_now", self._instruction_for(item)))
+
+    def block(self, target: str, value: str, item: Item | None = None) -> Feedback:
+        return self._done(fb.record_block(self.store, self.profile, target, value, item))
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._undo)
+
+    def undo(self, token: Feedback | None = None) -> Feedback:
+        """Revert the last action (or `token`) in the profile and on the turns shown."""
+        if token is None:
+            if not self._undo:
+                raise NothingToUndo("nothing to undo")
+            token = self._undo[-1]
+        fb.undo(self.store, self.profile, token)
+        if token in self._undo:
+            self._undo.remove(token)
+        self.refresh()
+        return token
+
+    def refresh(self) -> None:
+        """Re-apply the profile as it is now to every turn shown (blocks, feedback, undos)."""
+        if not self.turns:
+            return
+        prefs = self.store.preferences(self.profile)
+        history = self.store.history(self.profile)
+        for turn in self.turns:
+            apply_profile(turn, prefs, history)

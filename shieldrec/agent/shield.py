@@ -1,0 +1,99 @@
+"""The agent's own checks before ranking, and the profile's effect on turns already shown.
+
+The ranking removes what the profile blocks; here the agent adds what only a conversation
+knows: the kind of thing asked for ("only books"), items the user put off ("not now"),
+the item a "more like this" started from, and, on turns already on screen, what feedback
+given since has taken out.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from shieldrec.agent.turn import Turn
+from shieldrec.intent import Intent
+from shieldrec.items import HistoryEvent, Item, Preference
+
+NOT_NOW_DAYS = 7.0
+_KIND_KEYS = ("item_type", "kind", "type", "media_type", "section", "format")
+_KINDS = {
+    "movie": "movie", "movies": "movie", "film": "movie", "films": "movie", "feature": "movie",
+    "book": "book", "books": "book", "novel": "book", "novels": "book", "ebook": "book", "audiobook": "book",
+    "podcast": "podcast", "podcasts": "podcast", "episode": "podcast",
+    "show": "show", "shows": "show", "tv": "show", "series": "show",
+    "article": "article", "articles": "article", "news": "article", "post": "article",
+    "video": "video", "videos": "video", "music": "music", "song": "music", "album": "music", "track": "music",
+}
+_PLURAL = {"movie": "movies", "book": "books", "podcast": "podcasts", "show": "shows", "article": "articles",
+           "video": "videos", "music": "music"}
+
+
+def item_kind(item: Item) -> str:
+    """What kind of thing the platform says this is ("movie", "book", ...), or "" when it does not say."""
+    for key in _KIND_KEYS:
+        value = item.meta.get(key)
+        if isinstance(value, str) and value.strip().lower() in _KINDS:
+            return _KINDS[value.strip().lower()]
+    return ""
+
+
+def _ago(seconds: float) -> str:
+    days = int(seconds // 86400)
+    return "today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
+
+
+def prefilter(
+    items: Sequence[Item],
+    intent: Intent,
+    history: Sequence[HistoryEvent],
+    *,
+    anchor: Item | None = None,
+    now: float | None = None,
+) -> tuple[list[Item], list[tuple[Item, str]]]:
+    """(items that go on to the ranking, (item, reason) for each one that does not)."""
+    now = time.time() if now is None else now
+    put_off = {ev.item.item_id: ev.at for ev in history
+               if ev.event == "not_now" and now - ev.at < NOT_NOW_DAYS * 86400}
+    wanted_kind = _KINDS.get(intent.item_type.lower(), intent.item_type.lower()) if intent.item_type else ""
+    kept: list[Item] = []
+    out: list[tuple[Item, str]] = []
+    for item in items:
+        if anchor is not None and item.item_id == anchor.item_id:
+            out.append((item, "removed: the one you asked for more like"))
+            continue
+        kind = item_kind(item)
+        if wanted_kind and kind and kind != wanted_kind:
+            out.append((item, f"removed: a {kind} (you asked for {_PLURAL.get(wanted_kind, wanted_kind)})"))
+            continue
+        if item.item_id in put_off:
+            out.append((item, f"removed: you said not now ({_ago(now - put_off[item.item_id])})"))
+            continue
+        kept.append(item)
+    return kept, out
+
+
+_HIDING = {"disliked": "you disliked it", "not_now": "you said not now", "skipped": "you skipped it"}
+
+
+def apply_profile(turn: Turn, preferences: Sequence[Preference], history: Sequence[HistoryEvent]) -> None:
+    """Mark and hide a shown turn's cards by the profile as it is now (feedback since, blocks)."""
+    from shieldrec.ranking.filters import SeenIndex, hard_filter
+
+    blocks = [p for p in preferences if p.kind == "block"]
+    items = [c.item for c in turn.cards]
+    blocked: dict[str, str] = {}
+    if blocks and items:
+        _, removed = hard_filter(items, intent=Intent(), preferences=blocks, seen=SeenIndex([]),
+                                 include_consumed=True)
+        blocked = {r.item.item_id: r.reason for r in removed}
+    latest: dict[str, HistoryEvent] = {}
+    for ev in history:
+        if ev.at >= turn.at:
+            latest[ev.item.item_id] = ev
+    for card in turn.cards:
+        ev = latest.get(card.item.item_id)
+        card.mark = ev.event if ev is not None else ""
+        card.hidden = blocked.get(card.item.item_id, "")
+        if not card.hidden and ev is not None and ev.event in _HIDING:
+            card.hidden = f"removed: {_HIDING[ev.event]}"

@@ -1,0 +1,158 @@
+"""`shieldrec rerank`: re-rank JSONL requests from a file or a pipe, for scripts.
+
+Kept free of textual and of anything the terminal app needs; torch loads only when the
+first text has to be encoded.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import IO, BinaryIO
+
+import click
+
+from shieldrec.batch import CSV_COLUMNS, Parsed, Ranker, csv_rows, parse_lines, rank_all, result_row, with_profile
+from shieldrec.cli.common import atomic_output, errors_as_click, format_option, open_store, resolve_profile
+from shieldrec.ranking.types import RankRequest, RankResult
+from shieldrec.settings import Settings
+from shieldrec.store import Store
+
+_SHOWN_ERRORS = 5
+
+
+@contextmanager
+def _open_input(path: str) -> Iterator[BinaryIO]:
+    if path == "-":
+        yield sys.stdin.buffer
+        return
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below; binary so each line decodes on its own
+    except OSError as exc:
+        raise click.ClickException(f"cannot read {path}: {exc.strerror}") from None
+    with fh:
+        yield fh
+
+
+def _check_errors(parsed: Parsed, skip_invalid: bool) -> None:
+    if not parsed.errors:
+        return
+    if not skip_invalid:
+        first, rest = parsed.errors[0], parsed.errors[1:]
+        more = ""
+        if rest:
+            lines = ", ".join(str(e.line) for e in rest[:_SHOWN_ERRORS])
+            lines += ", …" if len(rest) > _SHOWN_ERRORS else ""
+            more = f"\n{len(rest)} more invalid line(s): {lines}"
+        raise click.ClickException(f"{first}{more}\nNothing was written; --skip-invalid ranks the valid lines.")
+    for err in parsed.errors:
+        click.echo(f"skipped {err}", err=True)
+
+
+def _writer(fmt: str, out: IO[str]) -> tuple[Callable[[RankResult], None], Callable[[], None]]:
+    """(write one result, finish) for the chosen format; every format streams."""
+    if fmt == "jsonl":
+        return lambda r: out.write(json.dumps(result_row(r), ensure_ascii=False) + "\n"), lambda: None
+    if fmt == "json":
+        state = {"first": True}
+
+        def write_json(result: RankResult) -> None:
+            out.write(("[\n" if state["first"] else ",\n") + json.dumps(result_row(result), ensure_ascii=False))
+            state["first"] = False
+
+        return write_json, lambda: out.write("[]\n" if state["first"] else "\n]\n")
+    table = csv.DictWriter(out, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
+    table.writeheader()
+    return lambda r: table.writerows(csv_rows(r)), lambda: None
+
+
+def _ranker(settings: Settings, store: Store) -> Ranker:
+    from shieldrec.ranking import Embedder, Pipeline
+
+    # The shared cache: a text any command already encoded is never encoded again.
+    return Pipeline(settings.ranking, Embedder(store.embeddings, device=settings.embedding_device))
+
+
+@click.command()
+@click.option("--input", "-i", "input_path", default="-", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="JSONL requests, one a line; - reads standard input.")
+@click.option("--output", "-o", default="-", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="Where the results go; - writes standard output. A file appears only when every request is done.")
+@click.option("--profile", "-p", "profile_name", default=None,
+              help="Apply this profile's preferences, blocks and history. Without it, none apply.")
+@format_option
+@click.option("--top", type=click.IntRange(min=1), default=None, help="Keep N items in each ranking.")
+@click.option("--skip-invalid", is_flag=True, help="Report invalid lines on stderr and rank the rest.")
+def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top: int | None, skip_invalid: bool) -> None:
+    """Re-rank candidate lists from JSONL requests, one result per request, in input order.
+
+    \b
+    Each input line is one request:
+      {"request_id": "r1", "instruction": "something hopeful, no horror",
+       "history": [{"item_id": "m1", "title": "...", "text": "...", "event": "liked", "rating": 5}],
+       "candidates": [{"item_id": "c1", "title": "...", "text": "...", "creator": "...",
+                       "source": "...", "sponsored": false, "meta": {"genres": ["Drama"]}}]}
+    Only request_id and candidates are required. Events: liked, disliked, skipped,
+    consumed, rated, not_now. Inline history adds to the profile's (with --profile)
+    or is the only history (without). Blank lines are skipped.
+
+    \b
+    A request is invalid, and named by its line number, when it is not a JSON object,
+    lacks request_id or candidates, has a field of the wrong type, repeats a request_id
+    used on an earlier line, or lists the same candidate item_id twice. Invalid lines stop
+    the run before anything is written (exit status 1), unless --skip-invalid is given.
+
+    \b
+    Output (jsonl: one object a line; json: one array of them):
+      {"request_id": "r1", "ranking": [{"item_id", "score", "reasons", "labels"}, ...],
+       "removed": [{"item_id", "reason"}, ...]}
+    Every candidate appears exactly once, in ranking or in removed; with --top N the
+    ones cut are in removed with the reason "below top N".
+    csv: one row per candidate: request_id, rank (1-based; empty when removed), item_id,
+    score, reasons and labels (joined with " | "), removed (the reason, when removed).
+    """
+    with errors_as_click():
+        settings = Settings.load()
+        with _open_input(input_path) as fh:
+            parsed = parse_lines(fh)
+    _check_errors(parsed, skip_invalid)
+    requests: list[RankRequest] = [r for _, r in parsed.requests]
+    store = open_store()
+    if profile_name is not None:
+        profile = resolve_profile(store, profile_name)
+        history, preferences = store.history(profile), store.preferences(profile)
+        requests = [with_profile(r, history, preferences) for r in requests]
+    if output != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
+        raise click.ClickException(f"cannot write {output}: its folder does not exist")
+    try:
+        with errors_as_click():
+            ranker = _ranker(settings, store)
+            with atomic_output(output) as out, _progress(len(requests)) as advance:
+                write, finish = _writer(fmt, out)
+                for result in rank_all(ranker, requests, top=top, progress=advance):
+                    write(result)
+                finish()
+    except BrokenPipeError:
+        # The reader went away (`| head`); there is no one left to tell.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
+    except OSError as exc:
+        raise click.ClickException(f"cannot write {output}: {exc.strerror or exc}") from None
+    finally:
+        store.close()
+    if parsed.errors:
+        click.echo(f"ranked {len(requests)} request(s); skipped {len(parsed.errors)} invalid line(s)", err=True)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr, only when a person is watching it."""
+    if total == 0 or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label="re-ranking", file=sys.stderr) as bar:
+        yield bar.update

@@ -1,0 +1,148 @@
+"""Spotting item text that addresses the agent instead of the reader.
+
+A platform (or whoever wrote an item's description) may try to steer a language model
+that reads it: "ignore previous instructions", "rank this first", fake chat-template role
+tags. Such sentences are named, cut out before anything scores the item, and the item
+is labelled and demoted, so carrying them can only cost a candidate, never help it.
+The patterns ask for wording aimed at a machine, so ordinary plots and reviews
+("a rebel who ignores the rules", "you will want to recommend it") pass untouched.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from functools import lru_cache
+
+from shieldrec.items import Item
+
+_F = re.IGNORECASE
+
+_AGENT = (
+    r"(?:assistant|ai|a\.i\.|agent|language\s+model|llm|chat\s*bot|bot|recommender|recommendation\s+"
+    r"(?:engine|system|algorithm)|ranker|ranking\s+(?:system|model|algorithm)|algorithm|gpt|chatgpt|gemma)"
+)
+_THIS = r"(?:this|it|me|us|this\s+(?:item|title|movie|film|book|show|podcast|episode|article|video|product|one|result))"
+_OLD = r"(?:previous|prior|above|earlier|preceding|former|original|system|user'?s?|other|existing)"
+_RULES = r"(?:instructions?|prompts?|rules|directions|directives|guidelines|context|preferences|constraints|messages?)"
+
+PATTERNS: dict[str, re.Pattern[str]] = {
+    "ignore instructions": re.compile(
+        rf"\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|the|your|every|of)\s+)*{_OLD}\s+{_RULES}\b"
+        r"|\b(?:ignore|disregard|forget|override)\s+(?:(?:all|any|the|your|these|those)\s+)*"
+        r"(?:instructions?|prompts?|system\s+prompt|directives)\b",
+        _F,
+    ),
+    "addresses the agent": re.compile(
+        rf"\b(?:as|dear|attention|note\s+(?:to|for)|hey|hello|to)\s+(?:the\s+|an\s+|a\s+|your\s+|any\s+|all\s+)?{_AGENT}s?"
+        r"\s*[,:;!-]?\s*(?:you|please|must|should|reading|ranking|processing|evaluating|that|who)\b"
+        rf"|\b(?:note\s+(?:to|for)|attention|dear|message\s+(?:to|for))\s+(?:the\s+|all\s+|any\s+)?{_AGENT}s?\s*[:,!]",
+        _F,
+    ),
+    "orders the agent": re.compile(
+        r"\byou\s+(?:must|should|shall|will|need\s+to|have\s+to|are\s+(?:required|instructed|told|ordered)\s+to)\s+"
+        r"(?:always\s+|now\s+|definitely\s+|only\s+)?(?:rank|rate|score|output|respond|reply|prioriti[sz]e|promote|"
+        r"boost|upvote|ignore|disregard|obey|comply)\b"
+        rf"|\brecommend\s+{_THIS}\s+(?:first|above|over|before|to\s+(?:the|every|all|this)\s+users?)\b",
+        _F,
+    ),
+    "asks to be ranked first": re.compile(
+        rf"\b(?:rank|place|put|list|show|recommend|move|keep|position|sort|rate|score)\s+{_THIS}\s+"
+        r"(?:as\s+)?(?:first|1st|#\s?1|number\s+(?:one|1)|highest|higher|on\s+top|at\s+the\s+top|above|before|"
+        r"the\s+best|in\s+first\s+place)\b"
+        r"|\b(?:top|first|#1)\s+(?:of|in)\s+(?:the|your|every|all)\s+(?:list|ranking|rankings|results|recommendations)\b"
+        r"|\bthis\s+(?:item\s+|one\s+|title\s+)?(?:must|should|has\s+to)\s+(?:always\s+)?(?:be\s+)?"
+        r"(?:ranked|placed|listed|shown|recommended|rated)\s+(?:first|highest|higher|above|on\s+top|at\s+the\s+top)\b",
+        _F,
+    ),
+    "claims the user's taste": re.compile(
+        r"\b(?:the|your|this)\s+user\s+(?:already\s+|really\s+|definitely\s+|absolutely\s+)?"
+        r"(?:loves?|likes?|wants?|prefers?|adores?|enjoys?|asked\s+for|requested|is\s+a\s+(?:big\s+|huge\s+)?fan|"
+        r"would\s+(?:love|like|enjoy)|has\s+(?:already\s+)?(?:liked|loved|rated|requested))\b"
+        r"|\buser'?s\s+(?:favou?rite|top\s+pick|stated\s+preference)",
+        _F,
+    ),
+    "role tag": re.compile(
+        r"<\|[^|>\n]{0,40}\|>"
+        r"|</?\s*(?:system|assistant|user|human|instructions?|im_start|im_end|start_of_turn|end_of_turn|sys)\s*>"
+        r"|<<\s*/?\s*SYS\s*>>"
+        r"|\[/?\s*(?:INST|SYS|SYSTEM|ASSISTANT|USER)\s*\]"
+        r"|^\s*(?:system|assistant)\s*:",
+        _F | re.MULTILINE,
+    ),
+    "instruction header": re.compile(
+        r"#{2,}\s*(?:new\s+|updated\s+)?(?:instructions?|system|response|assistant|user|input|task|prompt)\b\s*:?",
+        _F,
+    ),
+    "prompt override": re.compile(
+        r"\b(?:new|updated|real|actual|hidden|secret|override)\s+(?:system\s+)?(?:instructions?|prompt|orders|directives?)\s*:"
+        r"|\bsystem\s+prompt\s*:"
+        r"|\bdo\s+not\s+(?:tell|inform|show|mention\s+(?:this\s+)?to)\s+the\s+user\b"
+        r"|\b(?:give|assign|award)\s+(?:this|it)\s+(?:a\s+|the\s+)?(?:score|rating|relevance(?:\s+score)?)\s+(?:of\s+)?\d",
+        _F,
+    ),
+}
+
+# Sentences end at . ! ? a line break, or a closing chat-template tag. The space after a
+# sentence stays with it, so cutting one leaves the rest exactly as it would read had the
+# sentence never been there.
+_BOUNDARY = re.compile(
+    r"[.!?]+[\"'’”)\]]*[^\S\n]*\n?"
+    r"|\n[^\S\n]*"
+    r"|(?:\[/\s*(?:INST|SYS|SYSTEM|ASSISTANT|USER)\s*\]|<\|?\s*(?:im_end|end_of_turn|eot_id|/s)\s*\|?>"
+    r"|<<\s*/\s*SYS\s*>>|</\s*(?:system|assistant|user|human|instructions?|sys)\s*>)[^\S\n]*\n?",
+    _F,
+)
+
+
+def _sentences(text: str) -> list[str]:
+    out, start = [], 0
+    for m in _BOUNDARY.finditer(text):
+        out.append(text[start : m.end()])
+        start = m.end()
+    if start < len(text):
+        out.append(text[start:])
+    return out
+
+
+def find_injection(text: str) -> list[str]:
+    """Names of the injection patterns found in `text` (empty when it is clean)."""
+    if not text:
+        return []
+    return list(_find(text))
+
+
+@lru_cache(maxsize=16384)
+def _find(text: str) -> tuple[str, ...]:
+    return tuple(name for name, pattern in PATTERNS.items() if pattern.search(text))
+
+
+@lru_cache(maxsize=16384)
+def strip_injection(text: str) -> str:
+    """`text` with every sentence that carries an injection pattern cut out."""
+    if not text or not _find(text):
+        return text
+    kept = "".join(s for s in _sentences(text) if not _find(s)).strip()
+    # A pattern spread over two sentences survives the cut; then its words themselves go.
+    for _ in range(3):
+        if not _find(kept):
+            break
+        for pattern in PATTERNS.values():
+            kept = pattern.sub(" ", kept)
+        kept = re.sub(r"[^\S\n]{2,}", " ", kept).strip()
+    return kept
+
+
+def scoring_view(item: Item) -> tuple[Item, list[str]]:
+    """The item as scorers may read it (every sentence aimed at the agent cut from its title,
+    text and creator), and the names of what was found; the same item when it is clean."""
+    found = list(dict.fromkeys([*_find(item.title), *_find(item.text), *_find(item.creator)]))
+    if not found:
+        return item, []
+    view = replace(
+        item,
+        title=strip_injection(item.title) or "untitled",
+        text=strip_injection(item.text),
+        creator=strip_injection(item.creator),
+    )
+    return view, found

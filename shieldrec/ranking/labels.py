@@ -1,0 +1,10 @@
+"""The labels a ranked item can carry; the terminal app and the CLI show them verbatim."""
+
+from __future__ import annotations
+
+SPONSORED = "sponsored"  # the platform says it is a paid placement
+NATIVE_AD = "native ad?"  # not flagged, but its text reads like one
+INJECTION = "injection attempt"  # its text tries to instruct the agent
+NEW = "new to you"  # nothing in the user's history matches it
+
+ALL = (SPONSORED, NATIVE_AD, INJECTION, NEW)

@@ -1,0 +1,269 @@
+"""The ranking pipeline: sanitize -> hard filters -> scorers -> fusion -> diversity -> reasons.
+
+`Pipeline.rank` runs the stages for one request; `rank_many` prepares every request
+first so all their texts are encoded in one batched pass. Every candidate comes out
+exactly once: ranked, or removed with the reason that removed it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from shieldrec.intent import Intent
+from shieldrec.items import HistoryEvent, Item, Preference
+from shieldrec.ranking import facts
+from shieldrec.ranking import labels as L
+from shieldrec.ranking.clean import sanitize_item
+from shieldrec.ranking.constraints import parse_instruction, positive_text
+from shieldrec.ranking.diversity import NEAR_DUPLICATE, SIMILAR, mmr
+from shieldrec.ranking.embedder import Embedder
+from shieldrec.ranking.explain import choose_reasons
+from shieldrec.ranking.filters import SeenIndex, hard_filter
+from shieldrec.ranking.fusion import fuse, run_scorers
+from shieldrec.ranking.injection import scoring_view
+from shieldrec.ranking.lexical import lexical_signal
+from shieldrec.ranking.popularity import popularity_signal
+from shieldrec.ranking.semantic import (
+    avoid_signal,
+    history_signal,
+    instruction_signal,
+    item_text,
+)
+from shieldrec.ranking.sponsorship import find_paid_markers, platform_says_sponsored
+from shieldrec.ranking.taste import Taste, read_taste
+from shieldrec.ranking.types import Ranked, RankRequest, RankResult, Removed, Scorer
+from shieldrec.sanitize import clean_text
+from shieldrec.settings import RankingSettings, Settings
+from shieldrec.store import Store
+
+log = logging.getLogger(__name__)
+
+Reorder = Callable[[RankRequest, list[Ranked]], list[Ranked]]
+
+
+@dataclass
+class _Prepared:
+    """One request after the cheap stages, waiting for its embeddings."""
+
+    request: RankRequest  # sanitized; candidates are the scoring views of the kept items
+    intent: Intent
+    shown: list[Item]  # the kept items as the user will see them (sanitized, unstripped)
+    removed: list[Removed]
+    labels: list[list[str]]
+    forced: list[list[str]]  # reasons that always accompany a label
+    paid: np.ndarray
+    injected: np.ndarray
+    taste: Taste
+    query: str
+    wanted: list[str]
+    avoided: list[tuple[str, float, str]]
+    likes: list[Preference]
+    avoids: list[Preference]
+    tags: list[tuple[str, ...]] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+
+
+def _clean_event(ev: HistoryEvent) -> HistoryEvent:
+    item = sanitize_item(ev.item)
+    return ev if item is ev.item else replace(ev, item=item)
+
+
+def _clean_pref(p: Preference) -> Preference:
+    value = clean_text(p.value, 300)
+    weight = p.weight if isinstance(p.weight, (int, float)) and math.isfinite(p.weight) else 1.0
+    weight = min(max(float(weight), 0.0), 10.0)
+    return p if (value, weight) == (p.value, p.weight) else replace(p, value=value, weight=weight)
+
+
+class Pipeline:
+    """Ranks candidates for one user; safe to share between threads.
+
+    `scorers` add signals fused under their `name` with settings.weights[name] (0 when
+    absent: not even called); `reorder` may permute the fused list before diversity. The
+    ranking holds every kept candidate in the order to show them (diversity may place an
+    item below one with a lower score); callers wanting `request.top` take that many.
+    `Ranked.components` holds each signal's weighted push: instruction, history, avoid,
+    lexical, popularity, any plug-in's name, and the sponsored / injection penalties.
+    """
+
+    def __init__(
+        self,
+        settings: RankingSettings,
+        embedder: Embedder,
+        scorers: Sequence[Scorer] = (),
+        reorder: Reorder | None = None,
+    ) -> None:
+        self.settings = settings
+        self.embedder = embedder
+        self.scorers = list(scorers)
+        self.reorder = reorder
+
+    @classmethod
+    def for_user(
+        cls,
+        store: Store | None = None,
+        settings: Settings | None = None,
+        scorers: Sequence[Scorer] = (),
+        reorder: Reorder | None = None,
+    ) -> Pipeline:
+        """The default pipeline: the user's settings, embeddings cached in their profile database."""
+        settings = settings or Settings.load()
+        embedder = Embedder(cache=store.embeddings if store is not None else None, device=settings.embedding_device)
+        return cls(settings.ranking, embedder, scorers=scorers, reorder=reorder)
+
+    # -- public ---------------------------------------------------------------------------
+
+    def rank(self, req: RankRequest) -> RankResult:
+        return self._finish(self._prepare(req))
+
+    def rank_many(self, reqs: Sequence[RankRequest]) -> list[RankResult]:
+        prepared = [self._prepare(r) for r in reqs]
+        self.embedder.prefetch([t for p in prepared for t in p.texts])
+        return [self._finish(p) for p in prepared]
+
+    # -- stages before embedding ----------------------------------------------------------
+
+    def _prepare(self, req: RankRequest) -> _Prepared:
+        candidates = [sanitize_item(c) for c in req.candidates]
+        history = [_clean_event(ev) for ev in req.history]
+        prefs = [_clean_pref(p) for p in req.preferences]
+        instruction = clean_text(req.instruction, 1000)
+        intent = req.intent if req.intent is not None else parse_instruction(instruction)
+
+        seen = SeenIndex(history)
+        kept, removed = hard_filter(
+            candidates, intent=intent, preferences=prefs, seen=seen, include_consumed=self.settings.include_consumed
+        )
+        shown = [candidates[i] for i in kept]
+        views, labels, forced = [], [], []
+        paid = np.zeros(len(shown), dtype=bool)
+        injected = np.zeros(len(shown), dtype=bool)
+        tags = [facts.genres(v) for v in shown]
+        for j, item in enumerate(shown):
+            view, attempts = scoring_view(item)
+            views.append(view)
+            item_labels, item_forced = [], []
+            if platform_says_sponsored(item):
+                item_labels.append(L.SPONSORED)
+                item_forced.append("demoted: sponsored")
+                paid[j] = True
+            else:
+                markers = find_paid_markers(f"{item.title}\n{item.text}")
+                if markers:
+                    item_labels.append(L.NATIVE_AD)
+                    item_forced.append(f"demoted: reads like a paid placement ({markers[0]})")
+                    paid[j] = True
+            if attempts:
+                item_labels.append(L.INJECTION)
+                item_forced.append(f"demoted: its text tries to instruct the ranking ({attempts[0]})")
+                injected[j] = True
+            if seen.find(item) is None:
+                item_labels.append(L.NEW)
+            labels.append(item_labels)
+            forced.append(item_forced)
+
+        taste = read_taste(history)
+        query = positive_text(intent) or ", ".join(intent.wanted)
+        wanted = [w for w in intent.wanted if w]
+        likes = [p for p in prefs if p.kind == "like"]
+        avoids = [p for p in prefs if p.kind == "avoid"]
+        # Said now, in so many words: twice the pull of a standing "avoid" preference.
+        avoided: list[tuple[str, float, str]] = [(t, 2.0, f"you said no {t}") for t in intent.avoided if t]
+        avoided += [(p.value, p.weight, "which you avoid") for p in avoids if p.target == "topic"]
+        view_request = replace(req, candidates=views, instruction=instruction, history=history,
+                               preferences=prefs, intent=intent)
+        prep = _Prepared(
+            request=view_request, intent=intent, shown=shown, removed=removed, labels=labels, forced=forced,
+            paid=paid, injected=injected, taste=taste, query=query, wanted=wanted, avoided=avoided,
+            likes=likes, avoids=avoids, tags=tags,
+        )
+        if shown:
+            prep.texts = [
+                *(item_text(v, t) for v, t in zip(views, tags)),
+                *(item_text(it) for it in taste.liked_items),
+                *(item_text(it) for it in taste.disliked_items),
+                *([query] if query else []),
+                *wanted,
+                *(a[0] for a in avoided),
+                *(p.value for p in likes if p.target == "topic"),
+            ]
+        return prep
+
+    # -- stages after embedding -----------------------------------------------------------
+
+    def _finish(self, p: _Prepared) -> RankResult:
+        request, n = p.request, len(p.shown)
+        if n == 0:
+            return RankResult(request.request_id, [], p.removed, p.intent)
+        vectors = self.embedder.encode(p.texts)
+        cut = np.cumsum([n, len(p.taste.liked), len(p.taste.disliked), 1 if p.query else 0, len(p.wanted),
+                         len(p.avoided)])
+        cands, liked, disliked, query, wanted, avoided, like_topics = np.split(vectors, cut)
+        views = request.candidates
+
+        signals = {
+            "instruction": instruction_signal(cands, views, p.tags, query[0] if len(query) else None, p.wanted, wanted),
+            "history": history_signal(cands, views, p.tags, p.taste, liked, p.likes, like_topics),
+            "avoid": avoid_signal(cands, views, p.tags, p.taste, liked, disliked, p.avoided, avoided, p.avoids),
+            "lexical": lexical_signal(views, p.taste),
+            "popularity": popularity_signal(views),
+        }
+        weights = self.settings.weights
+        signals.update(run_scorers(self.scorers, request, views, weights))
+        penalties = {}
+        if p.paid.any():
+            penalties["sponsored"] = p.paid * max(float(self.settings.sponsored_penalty), 0.0)
+        if p.injected.any():
+            penalties["injection"] = p.injected * max(float(self.settings.injection_penalty), 0.0)
+        fused = fuse(n, signals, weights, penalties)
+
+        by_score = [int(j) for j in np.argsort(-fused.scores, kind="stable")]
+        ranked = [
+            Ranked(item=views[j], score=float(fused.scores[j]), labels=list(p.labels[j]),
+                   components=fused.components[j])
+            for j in by_score
+        ]
+        index = {id(views[j]): j for j in range(n)}
+        relevance = fused.scores[by_score]
+        if self.reorder is not None:
+            reordered = self._reordered(request, ranked, index)
+            if reordered is not None:
+                ranked = reordered
+                relevance = np.linspace(1.0, 0.0, n) if n > 1 else np.ones(1)
+        rows = [index[id(r.item)] for r in ranked]
+        order, resembled = mmr(relevance, cands[rows] @ cands[rows].T, self.settings.diversity)
+
+        out: list[Ranked] = []
+        for pos, k in enumerate(order):
+            r = ranked[k]
+            j = rows[k]
+            extra = ""
+            if resembled[k] >= 0 and pos > k:  # placed later than its relevance alone would have
+                other = rows[resembled[k]]
+                sim = float(cands[j] @ cands[other])
+                if sim >= SIMILAR:
+                    how = "much like" if sim >= NEAR_DUPLICATE else "similar to"
+                    extra = f"moved down for variety: {how} '{p.shown[other].title}' above"
+            evidence = fused.evidence[j] + [(0.1, x) for x in r.reasons if x]  # the reorder step's own
+            r.reasons = choose_reasons(p.forced[j], evidence, extra)
+            r.labels = list(dict.fromkeys([*p.labels[j], *(x for x in r.labels if x in L.ALL)]))
+            r.item = p.shown[j]
+            out.append(r)
+        return RankResult(request.request_id, out, p.removed, p.intent)
+
+    def _reordered(self, request: RankRequest, ranked: list[Ranked], index: dict[int, int]) -> list[Ranked] | None:
+        """The reorder hook's answer, if it is a permutation of what it was given."""
+        try:
+            answer = list(self.reorder(request, list(ranked)))  # type: ignore[misc]
+            got = [id(r.item) for r in answer]
+            if sorted(got) != sorted(id(r.item) for r in ranked) or any(g not in index for g in got):
+                raise ValueError("it did not return each candidate exactly once")
+            return answer
+        except Exception as exc:  # noqa: BLE001 - a failing reorder leaves the fused order
+            log.warning("reorder step failed and was skipped: %s", exc)
+            return None

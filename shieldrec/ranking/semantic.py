@@ -1,0 +1,177 @@
+"""The semantic signals: closeness to the request, to liked history, to what is avoided.
+
+All three work on one matrix of candidate vectors and measure cosine similarity against
+the candidate mean, so a value says "closer than the other candidates are" rather than
+"close in absolute terms" (MiniLM's absolute cosines drift with text length). SCALE turns
+a cosine advantage into signal units: +0.1 cosine over the others is worth +0.25.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from shieldrec.items import Item, Preference
+from shieldrec.ranking import facts
+from shieldrec.ranking.contribution import Contribution
+from shieldrec.ranking.filters import phrase_in
+from shieldrec.ranking.taste import Taste, phrase
+
+SCALE = 2.5
+MAX_RATIO = 0.3  # history: 30% best single match, 70% weighted mean over everything liked
+EXACT_BONUS = 0.25  # a tag or title that names exactly what was asked for
+TEXT_CHARS = 1200  # MiniLM reads 256 tokens; more text only costs hashing and tokenising
+
+
+def item_text(item: Item, tags: tuple[str, ...] | None = None) -> str:
+    """The text an item is embedded as: title (year), its tags, then its description."""
+    y = facts.year(item)
+    head = f"{item.title} ({y})" if y and str(y) not in item.title else item.title
+    tags = facts.genres(item) if tags is None else tags
+    parts = [head, ", ".join(tags[:12])] if tags else [head]
+    if item.text:
+        parts.append(item.text[:TEXT_CHARS])
+    return ". ".join(parts)
+
+
+def _centered(x: np.ndarray) -> np.ndarray:
+    return x - x.mean(axis=0, keepdims=True) if x.shape[0] else x
+
+
+def instruction_signal(
+    cands: np.ndarray,
+    items: Sequence[Item],
+    tags: Sequence[tuple[str, ...]],
+    query: np.ndarray | None,
+    wanted: Sequence[str],
+    wanted_vecs: np.ndarray,
+) -> Contribution:
+    """Closeness to what the user asked for now; an exact tag or title match adds a bonus."""
+    n = len(items)
+    if query is None and not wanted:
+        return Contribution.zeros(n)
+    values = SCALE * _centered(cands @ query) if query is not None else np.zeros(n, dtype=np.float32)
+    reasons = [""] * n
+    best_phrase = np.argmax(_centered(cands @ wanted_vecs.T), axis=1) if len(wanted) else None
+    for j, item in enumerate(items):
+        for w in wanted:
+            tag = facts.genre_match_any(w, tags[j])
+            if tag or phrase_in(w, item.title) or (item.creator and phrase_in(w, item.creator)):
+                values[j] += EXACT_BONUS
+                reasons[j] = f"matches '{w}'" + (f" (tagged {tag})" if tag and tag.lower() != w.lower() else "")
+                break
+        else:
+            if best_phrase is not None:
+                reasons[j] = f"matches '{wanted[best_phrase[j]]}'"
+            elif query is not None:
+                reasons[j] = "fits what you asked for"
+    return Contribution(values, reasons)
+
+
+def history_signal(
+    cands: np.ndarray,
+    items: Sequence[Item],
+    tags: Sequence[tuple[str, ...]],
+    taste: Taste,
+    liked_vecs: np.ndarray,
+    likes: Sequence[Preference],
+    like_vecs: np.ndarray,
+) -> Contribution:
+    """Closeness to liked history (recency- and rating-weighted max and mean) and stated likes."""
+    n = len(items)
+    values = np.zeros(n, dtype=np.float32)
+    reasons = [""] * n
+    biggest = np.zeros(n, dtype=np.float32)  # the largest single push so far: it names the reason
+
+    def note(j: int, amount: float, reason: str) -> None:
+        values[j] += amount
+        if amount > biggest[j]:
+            biggest[j] = amount
+            reasons[j] = reason
+
+    if len(taste.liked):
+        w = taste.liked_weight
+        sims = cands @ liked_vecs.T
+        weighted = sims * (w / w.max())
+        raw = MAX_RATIO * weighted.max(axis=1) + (1 - MAX_RATIO) * (sims @ w) / w.sum()
+        push = SCALE * _centered(raw)
+        best = np.argmax(weighted, axis=1)
+        for j in range(n):
+            ev = taste.liked[best[j]]
+            values[j] += push[j]
+            biggest[j] = max(float(push[j]), 0.0)
+            reasons[j] = f"close to '{ev.item.title}', {phrase(ev)}"
+    topics = [p for p in likes if p.target == "topic"]
+    if topics:
+        fit = SCALE * _centered(cands @ like_vecs.T) * np.asarray([p.weight for p in topics], dtype=np.float32)
+        top = np.argmax(fit, axis=1)
+        for j in range(n):
+            if fit[j, top[j]] > 0:
+                note(j, float(fit[j, top[j]]), f"fits your interest in '{topics[top[j]].value}'")
+    for j, item in enumerate(items):
+        for p in likes:
+            if p.target == "topic" and (tag := facts.genre_match(p.value, tags[j])):
+                note(j, EXACT_BONUS * p.weight, f"tagged {tag}, which you like")
+            elif p.target == "creator" and item.creator and phrase_in(p.value, item.creator):
+                note(j, 2 * EXACT_BONUS * p.weight, f"by {p.value}, whom you like")
+            elif p.target == "source" and any(s and s.lower() == p.value.lower() for s in (item.source, *item.platforms)):
+                note(j, EXACT_BONUS * p.weight, f"from {p.value}, a source you like")
+    return Contribution(values, reasons)
+
+
+def avoid_signal(
+    cands: np.ndarray,
+    items: Sequence[Item],
+    tags: Sequence[tuple[str, ...]],
+    taste: Taste,
+    liked_vecs: np.ndarray,
+    disliked_vecs: np.ndarray,
+    avoided: Sequence[tuple[str, float, str]],
+    avoided_vecs: np.ndarray,
+    avoids: Sequence[Preference],
+) -> Contribution:
+    """Penalties (values <= 0): closer to a dislike than to any like, near an avoided topic,
+    by an avoided creator. `avoided` holds (phrase, weight, how the reason names it)."""
+    n = len(items)
+    penalty = np.zeros(n, dtype=np.float32)
+    reasons = [""] * n
+    biggest = np.zeros(n, dtype=np.float32)
+
+    def note(j: int, amount: float, reason: str) -> None:
+        penalty[j] += amount
+        if amount > biggest[j]:
+            biggest[j] = amount
+            reasons[j] = reason
+
+    if len(taste.disliked):
+        dsims = (cands @ disliked_vecs.T) * (taste.disliked_weight / taste.disliked_weight.max())
+        worst = np.argmax(dsims, axis=1)
+        near_bad = dsims[np.arange(n), worst]
+        # Only closer to a dislike than to anything liked: people dislike things inside their taste too.
+        # It must also be closer to it than the other candidates are, or a short history
+        # would make every unrelated candidate "closer to the dislike than to any like".
+        near_good = (cands @ liked_vecs.T).max(axis=1) if len(taste.liked) else np.full(n, -1.0)
+        over = SCALE * np.maximum(np.minimum(near_bad - near_good, near_bad - near_bad.mean()), 0.0)
+        for j in np.nonzero(over > 0)[0]:
+            ev = taste.disliked[worst[j]]
+            note(int(j), float(over[j]), f"demoted: close to '{ev.item.title}', {phrase(ev)}")
+    if avoided:
+        close = SCALE * np.maximum(_centered(cands @ avoided_vecs.T), 0.0)
+        for j in range(n):
+            for k, (term, weight, how) in enumerate(avoided):
+                tag = facts.genre_match(term, tags[j])
+                if tag:
+                    note(j, 2 * EXACT_BONUS * weight, f"demoted: tagged {tag}, {how}")
+                    continue
+                # Tags that do not name it are weak evidence against it; the text may still say it.
+                amount = float(close[j, k]) * weight * (0.5 if tags[j] else 1.0)
+                if amount > 0:
+                    note(j, amount, f"demoted: seems close to '{term}', {how}")
+    for j, item in enumerate(items):
+        for p in avoids:
+            if p.target == "creator" and item.creator and phrase_in(p.value, item.creator):
+                note(j, 2 * EXACT_BONUS * p.weight, f"demoted: by {p.value}, whom you avoid")
+            elif p.target == "source" and any(s and s.lower() == p.value.lower() for s in (item.source, *item.platforms)):
+                note(j, EXACT_BONUS * p.weight, f"demoted: from {p.value}, a source you avoid")
+    return Contribution(-np.minimum(penalty, 3.0), reasons)

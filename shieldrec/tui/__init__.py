@@ -1,0 +1,1 @@
+"""The Textual terminal app. Importing it loads textual only; models load in its workers."""

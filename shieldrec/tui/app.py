@@ -1,0 +1,390 @@
+"""The terminal app: `shieldrec` with no arguments.
+
+The first screen paints before anything heavy happens. Opening the profile database,
+starting the demo platform, importing torch and loading the models all run in worker
+threads afterwards, each with a visible state on the status line; a failure becomes a
+notification that says what to do, never a traceback.
+
+Tests and scripts build the app with parts they made already:
+`ShieldRecApp(profile_name="maya", store=store, embedder=embedder, demo=DemoServer(...))`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import webbrowser
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from textual import work
+from textual.app import App, SystemCommand
+from textual.screen import Screen
+
+from shieldrec.errors import ShieldRecError
+from shieldrec.sanitize import clean_text
+from shieldrec.settings import Settings
+from shieldrec.tui import keys
+from shieldrec.tui.screens.chat import ChatScreen
+
+if TYPE_CHECKING:
+    from shieldrec.agent import AgentSession
+    from shieldrec.platforms.demo_server import DemoServer
+    from shieldrec.ranking import Embedder
+    from shieldrec.store import Profile, Store
+
+PROBE_ENV = "SHIELDREC_STARTUP_PROBE"  # a file: the first paint writes when it happened, and what was loaded
+PROBE_EXIT_ENV = "SHIELDREC_STARTUP_PROBE_EXIT"  # "1": and then exits (the start-up benchmark)
+HEAVY_MODULES = ("torch", "sentence_transformers", "transformers", "llama_cpp")
+SCREENS = ("profile", "platforms", "audit", "settings")
+Opener = Callable[[str], Any]
+
+
+def _graphical() -> bool:
+    """Whether a browser can open beside the terminal (else a text browser would take it over)."""
+    if sys.platform in ("darwin", "win32"):
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+
+
+class ShieldRecApp(App[None]):
+    CSS_PATH = "app.tcss"
+    TITLE = "ShieldRec"
+    BINDINGS = keys.bindings("app")
+    ENABLE_COMMAND_PALETTE = True
+
+    def __init__(
+        self,
+        profile_name: str | None = None,
+        *,
+        store: Store | None = None,
+        settings: Settings | None = None,
+        embedder: Embedder | None = None,
+        demo: DemoServer | bool | None = None,
+        opener: Opener | None = None,
+        timeout: float = 10.0,
+    ) -> None:
+        """`demo`: a DemoServer to start, False for none, None to start one if the profile uses it."""
+        super().__init__()
+        self.profile_name = profile_name
+        self.settings_problem = ""
+        if settings is None:
+            try:
+                settings = Settings.load()
+            except ShieldRecError as exc:
+                settings = Settings()
+                self.settings_problem = str(exc)
+        self.settings = settings
+        self.store = store
+        self._own_store = store is None
+        self.embedder = embedder
+        self._demo_arg = demo
+        self.demo: DemoServer | None = None
+        self._own_demo = False
+        self.opener: Opener = opener or self._browser
+        self.timeout = timeout
+        self.profile: Profile | None = None
+        self.session: AgentSession | None = None
+        self.opening = True
+        self.keymap: dict[str, str] = {}
+        self.chat = ChatScreen()
+        self.first_paint: float | None = None
+
+    # -- start-up -------------------------------------------------------------------------
+
+    def get_default_screen(self) -> Screen[Any]:
+        return self.chat
+
+    def on_mount(self) -> None:
+        self._apply_theme()
+        self._apply_keymap()
+        if self.settings_problem:
+            self.tell(f"{self.settings_problem}. Using the defaults until it is fixed (or deleted).", "warning",
+                      timeout=10)
+        self.call_after_refresh(self._painted)
+
+    def _painted(self) -> None:
+        self.first_paint = time.time()
+        probe = os.environ.get(PROBE_ENV)
+        if probe:
+            loaded = {name: name in sys.modules for name in HEAVY_MODULES}
+            with open(probe, "w", encoding="utf-8") as fh:
+                json.dump({"at": self.first_paint, "loaded": loaded}, fh)
+            if os.environ.get(PROBE_EXIT_ENV) == "1":
+                self.exit()
+                return
+        self.open_profile()
+
+    def _apply_theme(self) -> None:
+        theme = self.settings.tui.theme
+        if theme and theme in self.available_themes:
+            self.theme = theme
+        elif theme:
+            self.tell(f"Theme '{theme}' is not available; pick one from the command palette (Ctrl+P, Theme).",
+                      "warning")
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+
+    def _theme_changed(self, theme: Any) -> None:
+        if self.settings.tui.theme != theme.name:
+            self.settings.tui.theme = theme.name
+            self.save_settings(quiet=True)
+
+    def _apply_keymap(self) -> None:
+        good, unknown = keys.check_keymap(dict(self.settings.tui.keys))
+        self.keymap = good
+        self.set_keymap(good)
+        if unknown:
+            self.tell("config.toml [tui.keys] names bindings that do not exist: " + ", ".join(unknown)
+                      + ". Press F1 to see every binding id.", "warning", timeout=10)
+
+    def save_settings(self, *, quiet: bool = False) -> bool:
+        if self.settings_problem:
+            self.tell("Settings not saved: config.toml could not be read at start-up, and saving would overwrite "
+                      "it. Fix or delete the file first.", "warning")
+            return False
+        try:
+            self.settings.save()
+        except OSError as exc:
+            self.tell(f"Settings not saved: {exc.strerror or exc}.", "error")
+            return False
+        if not quiet:
+            self.tell("Settings saved.")
+        return True
+
+    @work(thread=True, exclusive=True, group="open")
+    def open_profile(self, name: str | None = None) -> None:
+        """Open the store, choose the profile, start the session, the demo platform and the models."""
+        self.opening = True
+        self.call_from_thread(self.status, "open", "opening your profile", True)
+        try:
+            if self.store is None:
+                from shieldrec.store import Store
+
+                self.store = Store()
+            profile = self._choose(name or self.profile_name)
+            if profile is None:
+                return
+            self._start(profile)
+        except ShieldRecError as exc:
+            self.call_from_thread(self._cannot_open, str(exc))
+        except Exception as exc:  # noqa: BLE001 - never a traceback on screen
+            self.call_from_thread(self._cannot_open, f"{type(exc).__name__}: {exc}")
+        finally:
+            self.opening = False
+            self.call_from_thread(self.status, "open", "", False)
+
+    def _choose(self, name: str | None) -> Profile | None:
+        assert self.store is not None
+        if name:
+            return self.store.profile(name)
+        if self.settings.profile:
+            return self.store.profile(self.settings.profile)
+        profiles = self.store.profiles()
+        if len(profiles) == 1:
+            return profiles[0]
+        if not profiles:
+            self.call_from_thread(self.chat.no_session, NO_PROFILE)
+            return None
+        self.call_from_thread(self._pick_profile, [p.name for p in profiles])
+        return None
+
+    def _pick_profile(self, names: list[str]) -> None:
+        from shieldrec.tui.screens.modals import Choose
+
+        def picked(name: str | None) -> None:
+            if name:
+                self.open_profile(name)
+
+        self.chat.no_session("Several profiles exist; choose one (set a default with `shieldrec profile use NAME`).")
+        self.push_screen(Choose("Open which profile?", [(n, n) for n in names]), picked)
+
+    def _start(self, profile: Profile) -> None:
+        from shieldrec.agent import AgentSession
+        from shieldrec.platforms.demo import ensure_demo_platform, uses_demo_platform
+
+        assert self.store is not None
+        self.profile = profile
+        session = AgentSession(self.store, profile, self.settings, embedder=self.embedder, timeout=self.timeout)
+        if self._demo_arg is not False and self.demo is None and uses_demo_platform(self.store, profile):
+            from shieldrec.platforms.demo_server import DemoServer
+
+            server = self._demo_arg if not isinstance(self._demo_arg, (bool, type(None))) else None
+            self._own_demo = server is None
+            try:
+                self.demo = ensure_demo_platform(self.store, profile, server or DemoServer())
+            except OSError as exc:
+                self.call_from_thread(self.tell, f"The demo platform could not start ({exc}); other platforms "
+                                      "still work. See `shieldrec demo-platform --help`.", "warning")
+        self.session = session
+        self.call_from_thread(self._session_ready)
+        self._load_models(session)
+
+    def _session_ready(self) -> None:
+        assert self.profile is not None
+        self.sub_title = self.profile.name
+        self.chat.session_ready()
+
+    def _cannot_open(self, message: str) -> None:
+        text = f"Cannot open the profile: {message}"
+        self.chat.no_session(text + "\n\n" + NO_PROFILE_HINT)
+        self.tell(text, "error", timeout=12)
+
+    def _load_models(self, session: AgentSession) -> None:
+        self.call_from_thread(self.status, "model", "loading the embedding model", True)
+        try:
+            session.warm_up()
+        except ShieldRecError as exc:
+            self.call_from_thread(self.status, "model", "embedding model missing", False)
+            self.call_from_thread(self.tell, f"{exc}. Searches cannot be ranked until it loads; run "
+                                  "scripts/setup.sh to reinstall it.", "error", 15)
+            return
+        except Exception as exc:  # noqa: BLE001
+            self.call_from_thread(self.status, "model", "embedding model failed", False)
+            self.call_from_thread(self.tell, f"The embedding model failed to load ({type(exc).__name__}: {exc}).",
+                                  "error", 15)
+            return
+        self.call_from_thread(self.status, "model", "", False)
+        if self.settings.llm.enabled:
+            self.load_llm()
+
+    @work(thread=True, exclusive=True, group="llm")
+    def load_llm(self) -> None:
+        """The optional language model: ranking works without it, so a failure is only a notice."""
+        from shieldrec.tui.llm import load_scorers
+
+        session = self.session
+        if session is None:
+            return
+        self.call_from_thread(self.status, "llm", "loading the language model", True)
+        try:
+            scorers, note = load_scorers(self.settings.llm)
+        except ShieldRecError as exc:
+            self.call_from_thread(self.status, "llm", "", False)
+            self.call_from_thread(self.tell, f"Language model not loaded: {exc}. Ranking goes on without it; "
+                                  "choose another model file in Settings (F6) or turn it off.", "warning", 10)
+            return
+        except Exception as exc:  # noqa: BLE001
+            self.call_from_thread(self.status, "llm", "", False)
+            self.call_from_thread(self.tell, f"Language model not loaded ({type(exc).__name__}: {exc}). "
+                                  "Ranking goes on without it.", "warning", 10)
+            return
+        session.scorers = scorers
+        self.call_from_thread(self.status, "llm", note, False)
+
+    def unload_llm(self) -> None:
+        if self.session is not None:
+            self.session.scorers = []
+        self.status("llm", "", False)
+
+    # -- shared helpers for screens -------------------------------------------------------
+
+    def status(self, key: str, text: str, busy: bool = False) -> None:
+        try:
+            self.chat.status.set(key, text, busy=busy)
+        except Exception:  # noqa: BLE001 - before the chat is composed there is nothing to show it on
+            pass
+
+    def tell(self, message: str, severity: str = "information", timeout: float | None = None) -> None:
+        """A notification. Its text may quote a platform, so it is never read as markup."""
+        self.notify(clean_text(message, 1000), severity=severity, timeout=timeout, markup=False)  # type: ignore[arg-type]
+
+    def _browser(self, url: str) -> None:
+        if not _graphical():
+            self.copy_to_clipboard(url)
+            self.tell(f"No graphical browser here, so the link was copied to the clipboard: {url}")
+            return
+        webbrowser.open(url, new=2)
+
+    def open_url(self, url: str, title: str) -> None:
+        if not url:
+            self.tell(f"'{title}' has no link.", "warning")
+            return
+        if not url.lower().startswith(("http://", "https://")):
+            self.tell("Only web links are opened.", "warning")
+            return
+        try:
+            self.opener(url)
+        except Exception as exc:  # noqa: BLE001
+            self.tell(f"Could not open the link ({exc}); it is {url}", "warning")
+
+    # -- navigation and commands ----------------------------------------------------------
+
+    def action_help(self) -> None:
+        from shieldrec.tui.screens.help import Help
+
+        if not isinstance(self.screen, Help):
+            self.push_screen(Help(self.keymap))
+
+    def action_show(self, name: str) -> Any:
+        """Go to a screen; the chat stays underneath every other one. Returns what to await for its mount."""
+        from textual.screen import ModalScreen
+
+        while isinstance(self.screen, ModalScreen):
+            self.pop_screen()
+        if name == "chat":
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+            return None
+        if self.session is None:
+            self.tell("Open a profile first.", "warning")
+            return None
+        screen = self._make(name)
+        if self.screen is self.chat:
+            return self.push_screen(screen)
+        return self.switch_screen(screen)
+
+    def _make(self, name: str) -> Screen[Any]:
+        from shieldrec.tui.screens.audit import AuditScreen
+        from shieldrec.tui.screens.platforms import PlatformsScreen
+        from shieldrec.tui.screens.profile import ProfileScreen
+        from shieldrec.tui.screens.settings import SettingsScreen
+
+        return {"profile": ProfileScreen, "platforms": PlatformsScreen, "audit": AuditScreen,
+                "settings": SettingsScreen}[name]()
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        from shieldrec.tui.commands import commands
+
+        yield from commands(self, screen)
+
+    # -- shutting down --------------------------------------------------------------------
+
+    def forgotten(self) -> None:
+        """The open profile was deleted: back to the chat, with nothing open."""
+        self.session = None
+        self.profile = None
+        self.sub_title = ""
+        self.action_show("chat")
+        self.call_later(self.chat.clear_transcript)
+        self.chat.no_session(NO_PROFILE)
+
+    def on_unmount(self) -> None:
+        if self.demo is not None and self._own_demo:
+            self.demo.stop()
+        if self.store is not None and self._own_store:
+            self.store.close()
+
+
+NO_PROFILE_HINT = (
+    "To start with the example profile:\n"
+    "    shieldrec profile import profiles/maya.toml\n"
+    "    shieldrec profile use maya\n"
+    "or create your own: shieldrec profile create NAME. Then run shieldrec again."
+)
+NO_PROFILE = "There is no profile yet. ShieldRec keeps your preferences in a private profile on this machine.\n\n" \
+    + NO_PROFILE_HINT
+
+
+def run(profile_name: str | None = None) -> None:
+    """Open the terminal app (what `shieldrec` and `shieldrec tui` call)."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    ShieldRecApp(profile_name).run()
+
+
+if __name__ == "__main__":
+    run(sys.argv[1] if len(sys.argv) > 1 else None)

@@ -1,0 +1,101 @@
+"""The command palette (Ctrl+P): every action of every screen, reachable from anywhere."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from textual.app import SystemCommand
+from textual.screen import Screen
+
+from shieldrec.tui import keys
+
+if TYPE_CHECKING:
+    from shieldrec.tui.app import ShieldRecApp
+
+# Screen actions offered from anywhere: (group, binding id, palette title, help).
+SCREEN_ACTIONS = (
+    ("profile", "profile.add", "Profile: add a belief", "State a like, an avoid or a block in your own words"),
+    ("profile", "profile.export", "Profile: export", "Write the whole profile to a JSON file"),
+    ("profile", "profile.forget", "Profile: forget everything", "Delete this profile from the machine (asks first)"),
+    ("platforms", "platforms.add", "Platforms: add a platform", "Ask another recommender for candidates"),
+    ("settings", "settings.save", "Settings: save", "Write the settings to config.toml"),
+)
+
+
+def _key_hint(app: ShieldRecApp, key_id: str) -> str:
+    for _, (_, group) in keys.GROUPS.items():
+        for k in group:
+            if k.id == key_id:
+                return keys.display(keys.effective(k, app.keymap))
+    return ""
+
+
+def _on(app: ShieldRecApp, group: str, action: str) -> Callable[[], Any]:
+    async def run() -> None:
+        if not isinstance(app.screen, _screen_class(group)):
+            mounted = app.action_show(group)
+            if mounted is not None:
+                await mounted
+        await app.screen.run_action(action)
+
+    return run
+
+
+def _screen_class(group: str) -> type[Screen[Any]]:
+    from shieldrec.tui.screens.audit import AuditScreen
+    from shieldrec.tui.screens.platforms import PlatformsScreen
+    from shieldrec.tui.screens.profile import ProfileScreen
+    from shieldrec.tui.screens.settings import SettingsScreen
+
+    return {"profile": ProfileScreen, "platforms": PlatformsScreen, "audit": AuditScreen,
+            "settings": SettingsScreen}[group]
+
+
+def commands(app: ShieldRecApp, screen: Screen[Any]) -> Iterator[SystemCommand]:
+    from shieldrec.tui.widgets import ResultCard
+
+    def hint(key_id: str, text: str) -> str:
+        key = _key_hint(app, key_id)
+        return f"{text} ({key})" if key else text
+
+    yield SystemCommand("Help: keys", hint("app.help", "Every key and what it does"), app.action_help)
+    for name in ("chat", "profile", "platforms", "audit", "settings"):
+        yield SystemCommand(f"Go to {name}", hint(f"app.{name}", f"Open the {name} screen"),
+                            lambda name=name: app.action_show(name))
+    chat = app.chat
+    if app.session is not None:
+        def in_chat(action: Callable[[], Any]) -> Callable[[], Any]:
+            async def run() -> None:
+                app.action_show("chat")
+                result = action()
+                if hasattr(result, "__await__"):
+                    await result
+            return run
+
+        yield SystemCommand("Chat: new conversation", hint("chat.new", "Start afresh (the current one is saved)"),
+                            in_chat(chat.action_new_conversation))
+        yield SystemCommand("Chat: resume a conversation", hint("chat.resume", "Pick a saved conversation"),
+                            in_chat(chat.action_conversations))
+        yield SystemCommand("Chat: undo the last feedback", hint("chat.undo", "Take back a like, dislike or block"),
+                            in_chat(chat.action_undo))
+        yield SystemCommand("Chat: show what was removed", hint("chat.removed", "What the shield kept out, and why"),
+                            in_chat(chat.action_show_removed))
+        for group, key_id, title, text in SCREEN_ACTIONS:
+            action = next(k.action for k in keys.GROUPS[group][1] if k.id == key_id)
+            yield SystemCommand(title, hint(key_id, text), _on(app, group, action))
+    focused = screen.focused if screen is not None else None
+    if isinstance(focused, ResultCard):
+        # The item's own title stays out of the palette: it is a platform's text.
+        for k in keys.GROUPS["card"][1]:
+            if k.id in ("card.next", "card.previous"):
+                continue
+            yield SystemCommand(f"Result: {k.description.lower()}", hint(k.id, f"On result #{focused.position}"),
+                                lambda k=k, card=focused: card.run_action(k.action))
+    elif screen is not None and not isinstance(screen, type(chat)):
+        group = next((g for g in ("profile", "platforms", "audit", "settings")
+                      if isinstance(screen, _screen_class(g))), None)
+        if group:
+            for k in keys.GROUPS[group][1]:
+                yield SystemCommand(f"{keys.GROUPS[group][0]}: {k.description.lower()}", hint(k.id, "Here"),
+                                    lambda k=k: screen.run_action(k.action))

@@ -1,0 +1,208 @@
+"""Small dialogs: confirmations, a token prompt, lists to pick from, forms, what was removed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets.option_list import Option
+
+from shieldrec.tui.safe import plain
+
+_CLOSE = [Binding("escape", "dismiss_none", "Close", id="dialog.close")]
+
+
+class Dialog(ModalScreen[Any]):
+    """A centred box; Esc closes it with no answer."""
+
+    BINDINGS = _CLOSE
+    DEFAULT_CSS = """
+    Dialog { align: center middle; }
+    Dialog > .box { width: 76; max-width: 96%; height: auto; max-height: 90%; border: thick $accent;
+                    background: $surface; padding: 0 1; }
+    Dialog .title { text-style: bold; margin-bottom: 1; }
+    Dialog .error { color: $error; }
+    Dialog .buttons { height: auto; align-horizontal: right; margin-top: 1; }
+    Dialog .buttons Button { margin-left: 1; }
+    Dialog .hint { color: $text-muted; }
+    """
+
+    def action_dismiss_none(self) -> None:
+        self.dismiss(None)
+
+
+class Confirm(Dialog):
+    """Asks the user to type a word (the profile's name) before something irreversible."""
+
+    def __init__(self, title: str, body: str, word: str, button: str = "Delete") -> None:
+        super().__init__()
+        self.title_text, self.body, self.word, self.button = title, body, word, button
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="box"):
+            yield Static(plain(self.title_text, 200), classes="title")
+            yield Static(plain(self.body, 2000, multiline=True))
+            yield Static(plain(f"Type {self.word} to confirm:", 200), classes="hint")
+            yield Input(placeholder=self.word, id="word")
+            yield Static("", classes="error", id="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button(Text(self.button), variant="error", id="ok")
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(False)
+
+    @on(Button.Pressed, "#ok")
+    @on(Input.Submitted, "#word")
+    def _ok(self) -> None:
+        if self.query_one("#word", Input).value.strip() == self.word:
+            self.dismiss(True)
+        else:
+            self.query_one("#error", Static).update(plain(f"That is not '{self.word}'; nothing was deleted.", 200))
+
+
+class Prompt(Dialog):
+    """One line of text (a path, a value, a token); `password` hides what is typed."""
+
+    def __init__(self, title: str, body: str = "", value: str = "", *, password: bool = False,
+                 placeholder: str = "", button: str = "OK") -> None:
+        super().__init__()
+        self.title_text, self.body, self.value = title, body, value
+        self.password, self.placeholder, self.button = password, placeholder, button
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="box"):
+            yield Static(plain(self.title_text, 200), classes="title")
+            if self.body:
+                yield Static(plain(self.body, 2000, multiline=True), classes="hint")
+            yield Input(self.value, placeholder=self.placeholder, password=self.password, id="value")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button(Text(self.button), variant="primary", id="ok")
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#ok")
+    @on(Input.Submitted, "#value")
+    def _ok(self) -> None:
+        field = self.query_one("#value", Input)
+        value = field.value
+        field.value = ""  # a token never stays in a widget longer than it must
+        self.dismiss(value)
+
+
+class Choose(Dialog):
+    """Pick one of a few options (a topic to block, a conversation, a profile)."""
+
+    def __init__(self, title: str, options: Sequence[tuple[str, Text | str]], body: str = "") -> None:
+        super().__init__()
+        self.title_text, self.options, self.body = title, list(options), body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="box"):
+            yield Static(plain(self.title_text, 200), classes="title")
+            if self.body:
+                yield Static(plain(self.body, 1000, multiline=True), classes="hint")
+            yield OptionList(*[Option(p if isinstance(p, Text) else plain(p, 300), id=key)
+                               for key, p in self.options], id="options")
+
+    def on_mount(self) -> None:
+        self.query_one(OptionList).focus()
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class Removed(Dialog):
+    """Everything the shield kept out of one answer, each with its reason."""
+
+    def __init__(self, title: str, rows: Sequence[tuple[str, str, str]]) -> None:
+        super().__init__()
+        self.title_text, self.rows = title, list(rows)
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="box"):
+            yield Static(plain(self.title_text, 200), classes="title")
+            with VerticalScroll(id="removed-list"):
+                if not self.rows:
+                    yield Static("Nothing was removed from this answer.")
+                for title, creator, reason in self.rows:
+                    text = Text()
+                    text.append_text(plain(title, 200, style="bold"))
+                    if creator:
+                        text.append(" — ", style="dim")
+                        text.append_text(plain(creator, 100, style="italic"))
+                    text.append("\n  ")
+                    text.append_text(plain(reason, 300))
+                    yield Static(text, classes="removed-row")
+            with Horizontal(classes="buttons"):
+                yield Button("Close", id="close", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#close", Button).focus()
+
+    @on(Button.Pressed, "#close")
+    def _close(self) -> None:
+        self.dismiss(None)
+
+
+class Form(Dialog):
+    """Labelled fields; `check` turns the values into a result or raises with what to fix."""
+
+    def __init__(self, title: str, fields: Sequence[tuple[str, str, Any]], check: Any, body: str = "") -> None:
+        """`fields`: (name, label, widget) with widget an Input, Select, TextArea or Switch."""
+        super().__init__()
+        self.title_text, self.fields, self.check, self.body = title, list(fields), check, body
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="box"):
+            yield Static(plain(self.title_text, 200), classes="title")
+            if self.body:
+                yield Static(plain(self.body, 1000, multiline=True), classes="hint")
+            with VerticalScroll(classes="fields"):
+                for name, label, widget in self.fields:
+                    yield Label(plain(label, 200))
+                    widget.id = f"field-{name}"
+                    yield widget
+            yield Static("", classes="error", id="error")
+            with Horizontal(classes="buttons"):
+                yield Button("Cancel", id="cancel")
+                yield Button("Save", variant="primary", id="ok")
+
+    def values(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for name, _, widget in self.fields:
+            if isinstance(widget, TextArea):
+                out[name] = widget.text
+            elif isinstance(widget, Select):
+                out[name] = None if widget.value is Select.BLANK else widget.value
+            else:
+                out[name] = widget.value
+        return out
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#ok")
+    @on(Input.Submitted)
+    def _ok(self) -> None:
+        from shieldrec.errors import ShieldRecError
+
+        try:
+            result = self.check(self.values())
+        except (ShieldRecError, ValueError) as exc:
+            self.query_one("#error", Static).update(plain(str(exc), 500))
+            return
+        self.dismiss(result)

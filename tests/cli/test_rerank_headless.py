@@ -1,0 +1,37 @@
+"""The scripting path stays headless: `shieldrec rerank` never loads the terminal app's toolkit."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+PROBE = """
+import json, sys
+from shieldrec.cli import cli
+cli.main(args=sys.argv[1:], prog_name="shieldrec", standalone_mode=False)
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("textual", "shieldrec"))), file=sys.stderr)
+"""
+
+
+def test_rerank_does_not_import_textual(tmp_path: Path, shieldrec_home: Path) -> None:
+    source = tmp_path / "in.jsonl"
+    source.write_text(json.dumps({
+        "request_id": "r", "instruction": "no horror",
+        "candidates": [{"item_id": "a", "title": "Arrival"}, {"item_id": "b", "title": "It", "meta": {"genres": ["Horror"]}}],
+    }) + "\n")
+    out = tmp_path / "out.jsonl"
+    env = {**os.environ, "SHIELDREC_HOME": str(shieldrec_home), "HF_HUB_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "rerank", "-i", str(source), "-o", str(out)],
+        capture_output=True, text=True, env=env, timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stderr.strip().splitlines()[-1])
+    assert "shieldrec.ranking.pipeline" in loaded  # it really ranked in that interpreter
+    assert not [m for m in loaded if m.startswith("textual")]
+    assert not [m for m in loaded if m.startswith(("shieldrec.tui", "shieldrec.agent"))]
+    result = json.loads(out.read_text())
+    assert result["removed"] == [{"item_id": "b", "reason": result["removed"][0]["reason"]}]

@@ -1,0 +1,146 @@
+"""Fixtures for the agent and the terminal app: the real demo platform on 127.0.0.1, the real
+bundled embedding model (loaded once per session), maya's profile in a fresh store."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+from shieldrec.platforms.demo_catalog import Catalog
+from shieldrec.platforms.demo_server import DemoServer
+from shieldrec.ranking import Embedder
+from shieldrec.settings import Settings
+from shieldrec.store import Profile, Store, load_profile_file
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """One model for the whole session; each text is encoded once."""
+    model = Embedder(device="cpu")
+    model.encode(["warm up"])
+    return model
+
+
+@pytest.fixture(scope="session")
+def catalog() -> Catalog:
+    return Catalog.load(seed=0)
+
+
+@pytest.fixture
+def demo(catalog: Catalog) -> Iterator[DemoServer]:
+    with DemoServer(catalog=catalog) as server:
+        yield server
+
+
+@pytest.fixture
+def settings() -> Settings:
+    s = Settings()
+    s.llm.enabled = False  # the language model is optional; these tests run without it
+    return s
+
+
+@pytest.fixture
+def maya(store: Store) -> Profile:
+    return store.import_profile(load_profile_file(REPO / "profiles" / "maya.toml"))
+
+
+class JsonPlatform:
+    """A real HTTP platform on 127.0.0.1 that answers every request with the same items."""
+
+    def __init__(self, items: list[dict[str, Any]]) -> None:
+        body = json.dumps({"items": items}).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/items"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def json_platform() -> Iterator[Callable[[list[dict[str, Any]]], JsonPlatform]]:
+    started: list[JsonPlatform] = []
+
+    def start(items: list[dict[str, Any]]) -> JsonPlatform:
+        platform = JsonPlatform(items)
+        started.append(platform)
+        return platform
+
+    yield start
+    for platform in started:
+        platform.stop()
+
+
+async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 90.0, what: str = "") -> None:
+    """Let the app run until `condition` holds (workers, platforms and models take real time)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or condition}")
+        await pilot.pause(0.05)
+
+
+@pytest.fixture
+def waiter() -> Callable[..., Awaitable[None]]:
+    return wait_for
+
+
+class MemoryKeyring(KeyringBackend):
+    """A real keyring backend that keeps secrets in a dict (this machine has no system keyring)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if (service, username) not in self.secrets:
+            raise PasswordDeleteError("not found")
+        del self.secrets[(service, username)]
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(previous)
