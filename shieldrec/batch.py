@@ -183,15 +183,7 @@ def with_profile(
     request: RankRequest, history: Sequence[HistoryEvent], preferences: Sequence[Preference]
 ) -> RankRequest:
     """The request as the profile's owner would have it: stored history first, then the inline one."""
-    return RankRequest(
-        candidates=request.candidates,
-        instruction=request.instruction,
-        history=[*history, *request.history],
-        preferences=[*preferences, *request.preferences],
-        request_id=request.request_id,
-        top=request.top,
-        intent=request.intent,
-    )
+    return replace(request, history=[*history, *request.history], preferences=[*preferences, *request.preferences])
 
 
 def settle(request: RankRequest, result: RankResult, top: int | None) -> RankResult:

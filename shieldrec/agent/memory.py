@@ -74,20 +74,24 @@ def _tally(history: Sequence[HistoryEvent], target: str, value: str) -> _Tally:
 
 def _verb(ev: HistoryEvent) -> str:
     if ev.event == "rated" and ev.rating is not None:
-        return f"rated '{ev.item.title}' {ev.rating:g}"
-    return {"liked": f"liked '{ev.item.title}'", "consumed": f"finished '{ev.item.title}'",
-            "disliked": f"disliked '{ev.item.title}'"}.get(ev.event, f"'{ev.item.title}'")
+        return f"rated {ev.rating:g}"
+    return {"liked": "liked", "consumed": "finished", "disliked": "disliked"}.get(ev.event, ev.event)
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def evidence(events: Sequence[HistoryEvent]) -> str:
-    """"liked 'A' and 'B'", "liked 'A', rated 'B' 5 and 2 more": the titles that taught it."""
+    """"liked 'A' and 'B'", "liked 'A'; rated 5 'B' and 2 more": the titles that taught it, newest first."""
     newest = sorted(events, key=lambda e: e.at, reverse=True)
-    named = [_verb(ev) for ev in newest[:_TITLES_NAMED]]
+    groups: dict[str, list[str]] = {}
+    for ev in newest[:_TITLES_NAMED]:
+        groups.setdefault(_verb(ev), []).append(f"'{ev.item.title}'")
+    text = "; ".join(f"{verb} {_and(titles)}" for verb, titles in groups.items())
     if len(newest) > _TITLES_NAMED:
-        return ", ".join(named) + f" and {len(newest) - _TITLES_NAMED} more"
-    if len(named) > 1:
-        return ", ".join(named[:-1]) + " and " + named[-1]
-    return named[0] if named else ""
+        text += f" and {len(newest) - _TITLES_NAMED} more"
+    return text
 
 
 def _belief(tally: _Tally) -> tuple[str, float, list[HistoryEvent]] | None:

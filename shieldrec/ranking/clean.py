@@ -56,34 +56,45 @@ def _key(value: str) -> str:
     return clean_text(value, 64)
 
 
-def _meta_clean(value: Any, depth: int = 0) -> bool:
-    """Whether `clean_meta` would leave `value` as it is (walked, strings looked up in a cache)."""
-    if depth > META_DEPTH_MAX:
-        return False
+def _leaf_clean(value: Any) -> bool | None:
+    """For a scalar: whether `clean_meta` keeps it as it is; None for a container."""
     kind = type(value)
     if kind is str:
         return _field(value) == value
-    if kind is dict:
-        if len(value) > META_KEYS_MAX:
-            return False
-        for k, v in value.items():
-            if type(k) is not str or _key(k) != k or not _meta_clean(v, depth + 1):
-                return False
-        return True
-    if kind is list:
-        if len(value) > META_KEYS_MAX:
-            return False
-        for v in value:
-            if not _meta_clean(v, depth + 1):
-                return False
-        return True
-    if value is None or kind is bool:
-        return True
     if kind is int:
         return abs(value) < 2**53
     if kind is float:
         return math.isfinite(value)
+    if value is None or kind is bool:
+        return True
+    if kind is dict or kind is list:
+        return None
     return False
+
+
+def _meta_clean(value: Any, depth: int = 0) -> bool:
+    """Whether `clean_meta` would leave `value` as it is. Walked with strings looked up in a
+    cache: a clean item is checked on every request, so this is on the hot path."""
+    if depth > META_DEPTH_MAX:
+        return False
+    leaf = _leaf_clean(value)
+    if leaf is not None:
+        return leaf
+    if len(value) > META_KEYS_MAX:
+        return False
+    if type(value) is dict:
+        for k, v in value.items():
+            if type(k) is not str or _key(k) != k:
+                return False
+            ok = _leaf_clean(v)
+            if ok is False or (ok is None and not _meta_clean(v, depth + 1)):
+                return False
+        return True
+    for v in value:
+        ok = _leaf_clean(v)
+        if ok is False or (ok is None and not _meta_clean(v, depth + 1)):
+            return False
+    return True
 
 
 def _text(value: Any, clean: Any) -> str:

@@ -19,6 +19,8 @@ _MINUTE_KEYS = ("runtime_minutes", "runtime", "duration_minutes", "length_minute
 _SECOND_KEYS = ("duration_seconds", "duration_s", "length_seconds", "duration")
 _COUNT_KEYS = ("rating_count", "ratings_count", "votes", "vote_count", "num_ratings", "review_count",
                "reviews_count", "work_ratings_count", "play_count", "plays", "views", "listeners", "popularity")
+_GENRE_SET = frozenset(_GENRE_KEYS)
+_YEAR_SET = frozenset(_YEAR_KEYS)
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d|2100)\b")
 _WORD = re.compile(r"[^\W_]+")
 
@@ -88,9 +90,12 @@ def genres(item: Item) -> tuple[str, ...]:
     meta = item.meta
     if not meta:
         return ()
+    present = _GENRE_SET.intersection(meta)
+    if not present:
+        return ()
     out: list[str] = []
     for key in _GENRE_KEYS:
-        if key in meta:
+        if key in present:
             out.extend(_flatten(meta[key]))
     return tuple(dict.fromkeys(out))
 
@@ -139,8 +144,14 @@ def _number(value: Any) -> float | None:
 
 
 def year(item: Item) -> int | None:
+    meta = item.meta
+    present = _YEAR_SET.intersection(meta) if meta else ()
+    if not present:
+        return None
     for key in _YEAR_KEYS:
-        value = item.meta.get(key) if item.meta else None
+        if key not in present:
+            continue
+        value = meta[key]
         if value is None:
             continue
         if isinstance(value, (int, float)) and not isinstance(value, bool) and 1500 <= value <= 2100:

@@ -23,6 +23,7 @@ from shieldrec.ranking.taste import Taste, phrase
 SATURATION = 4.0  # idf units: one word found in a single candidate and one liked item is nearly full strength
 _NAME_KEYS = ("series", "collection", "franchise", "author", "authors", "director", "directors", "cast",
               "publisher", "network", "channel", "studio", "show", "podcast", "creator", "creators")
+_NAME_SET = frozenset(_NAME_KEYS)
 _WORD = re.compile(r"[^\W\d_][^\W_]*(?:['’][^\W\d_]+)?")
 _COMMON = frozenset(
     """the and for with from into onto about after before over under this that these those his her their its
@@ -44,7 +45,8 @@ def _tokens(text: str) -> frozenset[str]:
 def _names(item: Item) -> frozenset[str]:
     parts = [item.title, item.creator, item.source]
     meta = item.meta
-    if meta:
+    present = _NAME_SET.intersection(meta) if meta else ()
+    if present:
         for key in _NAME_KEYS:
             value = meta.get(key)
             if isinstance(value, str):

@@ -22,9 +22,9 @@ _STRENGTH = {"liked": 1.0, "consumed": 0.4, "disliked": -1.0, "skipped": -0.3, "
 
 def strength(ev: HistoryEvent) -> float:
     """-1..1: how much this event says the user wants more (or less) like it."""
-    if ev.event in ("rated", "liked", "disliked") and ev.rating is not None:
+    if ev.event == "rated" and ev.rating is not None:
         if not math.isfinite(ev.rating):
-            return _STRENGTH.get(ev.event, 0.0)
+            return 0.0
         rating = ev.rating / 2 if ev.rating > 5 else ev.rating  # a 10-point scale folds onto 5
         return float(np.clip((rating - 3.0) / 2.0, -1.0, 1.0))
     return _STRENGTH.get(ev.event, 0.0)

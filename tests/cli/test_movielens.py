@@ -97,6 +97,7 @@ def test_missing_recbole_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch)
 
 
 @needs_data
+@pytest.mark.slow
 def test_eval_command_compares_every_method_in_one_run() -> None:
     res = CliRunner().invoke(cli, ["eval", "--users", "30", "--seed", "1", "--format", "json"])
     assert res.exit_code == 0, res.output

@@ -144,3 +144,24 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
         yield backend
     finally:
         keyring.set_keyring(previous)
+
+
+def screen_text(app: Any) -> str:
+    """What the terminal shows, as text (from Textual's own SVG export of the screen)."""
+    import html
+    import re
+    from collections import defaultdict
+
+    svg = app.export_screenshot()
+    rows: dict[int, list[tuple[float, str]]] = defaultdict(list)
+    for m in re.finditer(r'<text [^>]*?x="([\d.]+)" y="[\d.]+"[^>]*?clip-path="url\(#[^)]*-line-(\d+)\)">(.*?)</text>',
+                         svg):
+        rows[int(m.group(2))].append((float(m.group(1)), html.unescape(m.group(3)).replace("\xa0", " ")))
+    lines = []
+    for n in sorted(rows):
+        line = ""
+        for x, text in sorted(rows[n]):
+            col = round(x / 12.2)
+            line = line.ljust(col) + text
+        lines.append(line.rstrip())
+    return "\n".join(lines)

@@ -96,8 +96,10 @@ async def test_blocking_a_creator_hides_their_items_now_and_in_the_next_answer(s
 
 async def test_not_now_hides_the_item_from_later_answers(session: AgentSession) -> None:
     turn = await session.ask("space adventure")
-    # An organic pick: the platform sends it again for the same words (its paid slots rotate).
-    item = next(c.item for c in turn.visible if not {"sponsored", "native ad?", "injection attempt"} & set(c.labels))
+    # An organic catalogue pick: the platform sends it again for the same words (its paid slots and
+    # hand-placed hostile items, ids like movie-h1, rotate between answers).
+    item = next(c.item for c in turn.visible
+                if c.item.item_id.split("-")[1].isdigit() and not {"sponsored", "native ad?"} & set(c.labels))
     session.not_now(item)
     assert turn.card(item.item_id).hidden == "removed: you said not now"  # type: ignore[union-attr]
     again = await session.ask("space adventure")
@@ -119,7 +121,9 @@ def test_the_memory_learns_a_recurring_interest_and_says_where_from(session: Age
     assert (learned.kind, learned.target, learned.origin) == ("like", "topic", "learned")
     assert "'Hot Fuzz'" in learned.evidence and "'Paddington'" in learned.evidence
     assert any("learned: likes comedy" in line for line in [second.summary()])
-    assert first.learned == []
+    # Maya liked The Iron Giant (a family film) before: Paddington made that a pattern.
+    assert [c.preference.value for c in first.learned] == ["family film"]
+    assert "'The Iron Giant'" in first.learned[0].preference.evidence
     session.undo()  # the second like: the belief it created goes with it
     assert not [p for p in store.preferences(session.profile) if p.value == "comedy"]
 

@@ -1,0 +1,117 @@
+"""Likelihood scoring: what a base language model is good for.
+
+For each candidate, how much more likely its text becomes when the model has read the
+user's profile and request first: the mean per-token log-probability after the profile
+prompt minus the same after a neutral prompt (pointwise mutual information). The
+per-token mean keeps long descriptions from losing for their length; subtracting the
+unconditional term keeps common, predictable texts from winning for their blandness.
+The profile prompt is evaluated once per request and shared by every candidate; the
+unconditional terms depend on the text alone and are remembered across requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+
+import numpy as np
+
+from shieldrec.items import Item
+from shieldrec.llm import prompts
+from shieldrec.llm.runtime import LlmUnavailable, LocalLLM, get_llm
+from shieldrec.ranking.constraints import parse_instruction
+from shieldrec.ranking.types import RankRequest, Signal
+from shieldrec.settings import LlmSettings
+
+log = logging.getLogger(__name__)
+
+MAX_TOKENS = 64  # of each candidate's text: bounds the cost per candidate
+SCALE = 0.5  # nats per token of PMI that map to a signal of about +-0.76 (tanh(1))
+REASON_AT = 0.5
+UNCONDITIONAL_MEMORY = 50_000
+
+
+class LikelihoodScorer:
+    """The `Scorer` named "llm": fused with the user's weight for "llm", like any other signal."""
+
+    name = "llm"
+
+    def __init__(self, source: LocalLLM | LlmSettings, *, max_tokens: int = MAX_TOKENS, scale: float = SCALE) -> None:
+        self._llm = source if isinstance(source, LocalLLM) else None
+        self._settings = source if isinstance(source, LlmSettings) else None
+        self._failure: LlmUnavailable | None = None
+        self.max_tokens = max(4, int(max_tokens))
+        self.scale = float(scale) if scale > 0 else SCALE
+        self._unconditional: OrderedDict[tuple[str, tuple[int, ...]], float] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def llm(self) -> LocalLLM:
+        """The model, loaded on first use. A failed load is remembered: the ranking goes on
+        without this scorer instead of retrying (and failing) on every request."""
+        if self._llm is None:
+            if self._failure is not None:
+                raise self._failure
+            assert self._settings is not None
+            try:
+                self._llm = get_llm(self._settings)
+            except LlmUnavailable as exc:
+                self._failure = exc
+                raise
+        return self._llm
+
+    def _tokens(self, items: Sequence[Item]) -> list[list[int]]:
+        llm = self.llm
+        out = []
+        for item in items:
+            tokens = llm.tokenize(prompts.continuation(item))[: self.max_tokens]
+            out.append(tokens or llm.tokenize(prompts.data(item.item_id, 40))[: self.max_tokens] or [llm.n_vocab - 1])
+        return out
+
+    def _unconditional_means(self, conts: list[list[int]]) -> np.ndarray:
+        llm = self.llm
+        keys = [(str(llm.path), tuple(c)) for c in conts]
+        with self._lock:
+            known = {k: self._unconditional[k] for k in keys if k in self._unconditional}
+        todo = list(dict.fromkeys(k for k in keys if k not in known))
+        if todo:
+            prefix = llm.tokenize(prompts.NEUTRAL_PREFIX, bos=True)
+            scored = llm.score_continuations(prefix, [list(k[1]) for k in todo])
+            with self._lock:
+                for key, lps in zip(todo, scored):
+                    known[key] = float(lps.mean())
+                    self._unconditional[key] = known[key]
+                while len(self._unconditional) > UNCONDITIONAL_MEMORY:
+                    self._unconditional.popitem(last=False)
+        return np.asarray([known[k] for k in keys], dtype=np.float64)
+
+    def pmi(self, request: RankRequest, items: Sequence[Item]) -> np.ndarray:
+        """Per item: mean log p(text | profile and request) - mean log p(text), in nats per token."""
+        if not items:
+            return np.zeros(0)
+        llm = self.llm
+        intent = request.intent if request.intent is not None else parse_instruction(request.instruction)
+        conts = self._tokens(items)
+        prefix = llm.tokenize(prompts.likelihood_prefix(request, intent), bos=True)
+        conditional = np.asarray([float(lps.mean()) for lps in llm.score_continuations(prefix, conts)])
+        return conditional - self._unconditional_means(conts)
+
+    def score(self, request: RankRequest, items: list[Item]) -> list[Signal]:
+        pmi = self.pmi(request, items)
+        if len(pmi) == 0:
+            return []
+        center = float(np.median(pmi))
+        out = []
+        for value in pmi:
+            v = math.tanh((float(value) - center) / self.scale)
+            if v >= REASON_AT:
+                reason = "the local language model finds it a likely pick for you"
+            elif v <= -REASON_AT:
+                reason = "demoted: the local language model finds it an unlikely pick for you"
+            else:
+                reason = ""
+            out.append(Signal(v, reason))
+        return out
