@@ -1,13 +1,44 @@
 """The agent session layer: conversation, follow-ups, feedback and learned memory, with no UI.
 
-Importing this package stays light: torch and the models load on the first search.
+    from shieldrec.agent import AgentSession
+    session = AgentSession(store, profile, settings)
+
+Names load on first use, so importing the package (or `shieldrec.agent.threads`) stays light;
+torch and the models load on the first search.
 """
 
-from shieldrec.agent.feedback import Feedback, NothingToUndo
-from shieldrec.agent.followup import Reading, resolve
-from shieldrec.agent.memory import MemoryChange
-from shieldrec.agent.session import AgentSession
-from shieldrec.agent.turn import Card, Dropped, Turn
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shieldrec.agent.feedback import Feedback, NothingToUndo
+    from shieldrec.agent.followup import Reading, resolve
+    from shieldrec.agent.memory import MemoryChange
+    from shieldrec.agent.session import AgentSession
+    from shieldrec.agent.turn import Card, Dropped, Turn
+
+_EXPORTS = {
+    "AgentSession": "session",
+    "Card": "turn",
+    "Dropped": "turn",
+    "Feedback": "feedback",
+    "MemoryChange": "memory",
+    "NothingToUndo": "feedback",
+    "Reading": "followup",
+    "Turn": "turn",
+    "resolve": "followup",
+}
 
 __all__ = ["AgentSession", "Card", "Dropped", "Feedback", "MemoryChange", "NothingToUndo", "Reading", "Turn",
            "resolve"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value

@@ -266,7 +266,7 @@ def _anchored(found: tuple[int, Card], rest: str, previous: Turn, parse: Parser)
     )
     keeps = f", keeping “{clean_text(previous.instruction, 80)}”" if previous.instruction else ""
     note = f"More like #{position} '{item.title}'{keeps}" + (f"; {change}" if change else "") + "."
-    instruction = clean_text(f"more like '{item.title}'" + (f" ({previous.instruction})" if previous.instruction else "")
-                             + (f"; {rest.strip()}" if rest.strip() else ""), 1000)
+    instruction = f"more like '{item.title}'" + (f" ({previous.instruction})" if previous.instruction else "")
+    instruction = clean_text(instruction + (f"; {rest.strip()}" if rest.strip() else ""), 1000)
     return Reading(instruction=instruction, intent=anchored, anchor=item, anchor_rank=position, note=note,
                    kind="anchor")

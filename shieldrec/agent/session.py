@@ -14,7 +14,6 @@ Heavy parts (torch, the embedding model) load on first use, off the caller's thr
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
@@ -23,6 +22,7 @@ from shieldrec.agent import feedback as fb
 from shieldrec.agent.feedback import Feedback, NothingToUndo
 from shieldrec.agent.followup import Reading, resolve
 from shieldrec.agent.shield import apply_profile, prefilter
+from shieldrec.agent.threads import in_thread
 from shieldrec.agent.turn import Card, Dropped, Turn
 from shieldrec.errors import InvalidInput
 from shieldrec.intent import Intent
@@ -34,7 +34,8 @@ from shieldrec.store.conversations import Conversation, Message
 from shieldrec.store.db import tx
 
 if TYPE_CHECKING:
-    from shieldrec.ranking import Embedder, Scorer
+    from shieldrec.ranking import Embedder, RankRequest, Scorer
+    from shieldrec.ranking.pipeline import Reorder
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +65,7 @@ class AgentSession:
         *,
         embedder: Embedder | None = None,
         scorers: Sequence[Scorer] = (),
+        reorder: Reorder | None = None,
         intent_parser: IntentParser | None = None,
         candidates: int = CANDIDATES,
         shown: int = SHOWN,
@@ -74,10 +76,15 @@ class AgentSession:
         self.settings = settings
         self._embedder = embedder
         self.scorers = list(scorers)
+        self.reorder = reorder  # the language model's listwise re-ranking, when it has one
         self.intent_parser = intent_parser
         self.candidates = candidates
         self.shown = shown
         self.timeout = timeout
+        # With a language model, answer at once without it, then re-rank with it (`refine`):
+        # its scoring takes tens of seconds on a small CPU.
+        self.progressive = True
+        self._unrefined: dict[int, RankRequest] = {}  # agent message id -> the request to re-rank
         self.turns: list[Turn] = []
         self.conversation_id: int | None = None
         self._undo: list[Feedback] = []
@@ -94,8 +101,16 @@ class AgentSession:
         return self._embedder
 
     def warm_up(self) -> None:
-        """Load the embedding model now (blocking: call it from a worker thread)."""
-        self.embedder.encode(["warm up"])
+        """Load the embedding model now (blocking: call it from a worker thread).
+
+        Encoding goes through the cache first, so a cached text would not load the model;
+        the model itself is asked, so the first uncached search does not wait for it."""
+        embedder = self.embedder
+        load = getattr(embedder, "load", None)
+        if callable(load):
+            load()
+        else:
+            embedder._encode_with_model(["warm up"])  # noqa: SLF001 - no public load() yet
         self.model_ready = True
 
     # -- asking ---------------------------------------------------------------------------
@@ -122,7 +137,11 @@ class AgentSession:
         text = clean_text(text, 1000)
         if not text:
             raise InvalidInput("type what you would like, in your own words")
-        reading = self.read(text, focused=focused)
+        if self.intent_parser is not None:  # a language model reads it too: seconds, so off this thread
+            _notify(on_status, RANKING, "reading your request")
+            reading = await in_thread(self.read, text, focused=focused)
+        else:
+            reading = self.read(text, focused=focused)
         query = plan_query(reading.instruction, reading.intent, limit=self.candidates)
         fan = await fan_out(self.store, self.profile, query, timeout=self.timeout, on_status=on_status)
 
@@ -133,10 +152,12 @@ class AgentSession:
             candidates=candidates, instruction=reading.instruction, history=history, preferences=preferences,
             request_id=f"{self.conversation_id or 0}-{len(self.turns) + 1}", intent=reading.intent,
         )
-        pipeline = Pipeline(self.settings.ranking, self.embedder, scorers=self.scorers)
+        later = self.progressive and self.has_language_model
+        pipeline = Pipeline(self.settings.ranking, self.embedder, scorers=[] if later else self.scorers,
+                            reorder=None if later else self.reorder)
         waiting = "loading the embedding model" if not self.model_ready else "re-ranking"
         _notify(on_status, RANKING, f"{waiting}: {len(candidates)} candidates")
-        result = await asyncio.to_thread(pipeline.rank, request)
+        result = await in_thread(pipeline.rank, request)
         self.model_ready = True
         _notify(on_status, RANKING, "done")
 
@@ -156,6 +177,38 @@ class AgentSession:
         )
         self._save(turn)
         self.turns.append(turn)
+        if later and turn.cards and turn.message_id is not None:
+            self._unrefined[turn.message_id] = request
+        return turn
+
+    @property
+    def has_language_model(self) -> bool:
+        return bool(self.scorers) or self.reorder is not None
+
+    def can_refine(self, turn: Turn) -> bool:
+        return turn.message_id in self._unrefined and self.has_language_model
+
+    async def refine(self, turn: Turn, on_status: StatusCallback | None = None) -> Turn:
+        """Re-rank an answer with the language model; the saved conversation gets the new order."""
+        from shieldrec.ranking import Pipeline
+
+        if turn.message_id is None or turn.message_id not in self._unrefined:
+            return turn
+        request = self._unrefined[turn.message_id]
+        pipeline = Pipeline(self.settings.ranking, self.embedder, scorers=self.scorers, reorder=self.reorder)
+        _notify(on_status, RANKING, "re-ranking with the language model")
+        result = await in_thread(pipeline.rank, request)
+        _notify(on_status, RANKING, "done")
+        self._unrefined.pop(turn.message_id, None)
+        turn.cards = [Card(rank=n, item=r.item, score=r.score, reasons=r.reasons, labels=r.labels,
+                           components=r.components) for n, r in enumerate(result.ranking[: self.shown], 1)]
+        turn.more = max(0, len(result.ranking) - self.shown)
+        turn.refined = True
+        assert self.conversation_id is not None
+        turn.message_id = self.store.conversations.add(self.conversation_id, Message(
+            role="agent", content="Re-ranked with the language model.",
+            payload={**turn.to_payload(), "replaces": turn.message_id}))
+        self.refresh()
         return turn
 
     def _save(self, turn: Turn) -> None:
@@ -187,14 +240,20 @@ class AgentSession:
             conversation_id = latest.id
         if conversation_id not in {c.id for c in self.conversations()}:
             raise InvalidInput(f"no conversation #{conversation_id} in profile {self.profile.name!r}")
-        turns = []
+        turns: list[Turn] = []
         for message in self.store.conversations.messages(conversation_id):
             if message.role != "agent":
                 continue
             try:
-                turns.append(Turn.from_payload(message.payload, message_id=message.id))
+                turn = Turn.from_payload(message.payload, message_id=message.id)
             except InvalidInput:
                 continue  # a reply without saved cards (or from a future version): nothing to re-show
+            replaces = message.payload.get("replaces")
+            earlier = [n for n, t in enumerate(turns) if t.message_id == replaces]
+            if earlier:  # the same answer, re-ranked later
+                turns[earlier[0]] = turn
+            else:
+                turns.append(turn)
         self.turns = turns
         self.conversation_id = conversation_id
         self.refresh()

@@ -102,6 +102,7 @@ class Turn:
     sent: str = ""  # the words that left the machine
     note: str = ""  # how a follow-up was understood
     more: int = 0  # ranked candidates below the cards shown
+    refined: bool = False  # re-ranked with the language model after the first answer
     at: float = field(default_factory=time.time)
     message_id: int | None = None
 
@@ -152,6 +153,7 @@ class Turn:
             "sent": self.sent,
             "note": self.note,
             "more": self.more,
+            "refined": self.refined,
             "at": self.at,
         }
 
@@ -185,6 +187,7 @@ class Turn:
             sent=clean_text(raw.get("sent"), 300),
             note=clean_text(raw.get("note"), 300),
             more=more if isinstance(more, int) and not isinstance(more, bool) else 0,
+            refined=raw.get("refined") is True,
             at=float(at) if isinstance(at, (int, float)) and not isinstance(at, bool) else time.time(),
             message_id=message_id,
         )

@@ -34,6 +34,18 @@ FILE_TYPES = {
 }
 
 
+# ggml tensor type -> (elements per block, bytes per block), to find where the data must end.
+_TYPE_SIZES = {
+    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34), 9: (32, 36),
+    10: (256, 84), 11: (256, 110), 12: (256, 144), 13: (256, 176), 14: (256, 210), 15: (256, 292),
+    16: (256, 66), 17: (256, 74), 18: (256, 98), 19: (256, 50), 20: (32, 18), 21: (256, 110), 22: (256, 82),
+    23: (256, 136), 24: (1, 1), 25: (1, 2), 26: (1, 4), 27: (1, 8), 28: (1, 8), 29: (256, 56), 30: (1, 2),
+    34: (256, 54), 35: (256, 66), 39: (32, 17),
+}
+_MAX_TENSORS = 1_000_000
+_MAX_DIMS = 8
+
+
 class NotGguf(ModelError):
     """The file is missing, unreadable, or not a (whole) GGUF model."""
 
@@ -113,6 +125,29 @@ class _Reader:
         raise NotGguf(f"{self.path} has a corrupt header (unknown value type {kind})")
 
 
+def _data_end(reader: _Reader, tensors: int, metadata: dict[str, Any]) -> int:
+    """The file size the tensor table implies (the end of its furthest tensor)."""
+    if tensors > _MAX_TENSORS:
+        raise NotGguf(f"{reader.path} has a corrupt header ({tensors} tensors)")
+    furthest = 0
+    for _ in range(tensors):
+        reader.string(keep=False)
+        n_dims = reader.unpack("<I")
+        if n_dims > _MAX_DIMS:
+            raise NotGguf(f"{reader.path} has a corrupt tensor table ({n_dims} dimensions)")
+        count = 1
+        for _ in range(n_dims):
+            count *= reader.unpack("<Q")
+        kind = reader.unpack("<I")
+        offset = reader.unpack("<Q")
+        block, nbytes = _TYPE_SIZES.get(kind, (1, 0))  # an unknown type: only its offset is checked
+        furthest = max(furthest, offset + -(-count // block) * nbytes)
+    alignment = metadata.get("general.alignment", 32)
+    alignment = alignment if isinstance(alignment, int) and alignment > 0 else 32
+    start = -(-reader.fh.tell() // alignment) * alignment
+    return start + furthest
+
+
 def read_header(path: Path) -> GgufHeader:
     """The metadata of the GGUF file at `path`; `NotGguf` with a plain reason otherwise."""
     path = Path(path)
@@ -138,8 +173,15 @@ def read_header(path: Path) -> GgufHeader:
                 key = reader.string()
                 kind = reader.unpack("<I")
                 metadata[key] = reader.value(kind)
-            if fh.tell() > path.stat().st_size:
+            size = path.stat().st_size
+            if fh.tell() > size:
                 raise NotGguf(f"{path} ends inside its header: the file is truncated")
+            needed = _data_end(reader, tensors, metadata)
+            if needed > size:
+                raise NotGguf(
+                    f"{path} is truncated: its tensors need {needed:,} bytes but the file has {size:,} "
+                    "(an interrupted download or copy?)"
+                )
     except OSError as exc:
         raise NotGguf(f"model file {path} cannot be read: {exc.strerror or exc}") from exc
     return GgufHeader(version=version, tensor_count=tensors, metadata=metadata)

@@ -5,8 +5,10 @@ user's profile and request first: the mean per-token log-probability after the p
 prompt minus the same after a neutral prompt (pointwise mutual information). The
 per-token mean keeps long descriptions from losing for their length; subtracting the
 unconditional term keeps common, predictable texts from winning for their blandness.
-The profile prompt is evaluated once per request and shared by every candidate; the
-unconditional terms depend on the text alone and are remembered across requests.
+The profile prompt is evaluated once per request and shared by every candidate, which
+are decoded in batches; the unconditional terms depend on the text alone, are computed
+one text at a time and remembered across requests. So the same request always gets the
+same scores, whatever ran before it.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ SCALE = 0.5  # nats per token of PMI that map to a signal of about +-0.76 (tanh(
 REASON_AT = 0.5
 UNCONDITIONAL_MEMORY = 50_000
 
+# (model file, continuation tokens) -> mean unconditional log-probability, shared by every
+# scorer in the process: it depends on the model and the text, never on the user.
+_unconditional: OrderedDict[tuple[str, tuple[int, ...]], float] = OrderedDict()
+_unconditional_lock = threading.Lock()
+
 
 class LikelihoodScorer:
     """The `Scorer` named "llm": fused with the user's weight for "llm", like any other signal."""
@@ -45,8 +52,6 @@ class LikelihoodScorer:
         self._failure: LlmUnavailable | None = None
         self.max_tokens = max(4, int(max_tokens))
         self.scale = float(scale) if scale > 0 else SCALE
-        self._unconditional: OrderedDict[tuple[str, tuple[int, ...]], float] = OrderedDict()
-        self._lock = threading.Lock()
 
     @property
     def llm(self) -> LocalLLM:
@@ -74,18 +79,22 @@ class LikelihoodScorer:
     def _unconditional_means(self, conts: list[list[int]]) -> np.ndarray:
         llm = self.llm
         keys = [(str(llm.path), tuple(c)) for c in conts]
-        with self._lock:
-            known = {k: self._unconditional[k] for k in keys if k in self._unconditional}
+        with _unconditional_lock:
+            known = {k: _unconditional[k] for k in keys if k in _unconditional}
+            for k in known:
+                _unconditional.move_to_end(k)
         todo = list(dict.fromkeys(k for k in keys if k not in known))
         if todo:
             prefix = llm.tokenize(prompts.NEUTRAL_PREFIX, bos=True)
-            scored = llm.score_continuations(prefix, [list(k[1]) for k in todo])
-            with self._lock:
+            # One at a time: a remembered value must not depend on which request computed it,
+            # or the same request would score differently after others ran.
+            scored = llm.score_continuations(prefix, [list(k[1]) for k in todo], together=False)
+            with _unconditional_lock:
                 for key, lps in zip(todo, scored):
                     known[key] = float(lps.mean())
-                    self._unconditional[key] = known[key]
-                while len(self._unconditional) > UNCONDITIONAL_MEMORY:
-                    self._unconditional.popitem(last=False)
+                    _unconditional[key] = known[key]
+                while len(_unconditional) > UNCONDITIONAL_MEMORY:
+                    _unconditional.popitem(last=False)
         return np.asarray([known[k] for k in keys], dtype=np.float64)
 
     def pmi(self, request: RankRequest, items: Sequence[Item]) -> np.ndarray:

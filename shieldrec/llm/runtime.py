@@ -50,17 +50,35 @@ class Placement:
     label: str
 
 
+THREADS_ENV = "SHIELDREC_LLM_THREADS"
+MAX_THREADS = 8
+
+
+def cpu_threads() -> int:
+    """One core fewer than the machine has (at most 8), unless SHIELDREC_LLM_THREADS says.
+
+    llama.cpp's worker threads spin while they wait for each other: when any other busy
+    thread (the terminal app, the embedding model, another program) wants the same core,
+    all of them stall. Measured on a 2-core machine under load: 2 threads took 0.38-2.5 s
+    per candidate, 1 thread 0.11-0.16 s.
+    """
+    raw = os.environ.get(THREADS_ENV, "").strip()
+    if raw.isdigit() and int(raw) > 0:
+        return int(raw)
+    return max(1, min((os.cpu_count() or 2) - 1, MAX_THREADS))
+
+
 def placement(device: str = "auto") -> Placement:
     """Where llama.cpp will run: every layer on the GPU when this build can offload, else CPU threads."""
     import llama_cpp
 
-    threads = max(os.cpu_count() or 1, 1)
+    threads = cpu_threads()
     gpu = bool(llama_cpp.llama_supports_gpu_offload())
     if device != "cpu" and gpu:
         return Placement(-1, threads, "GPU (all layers offloaded)")
     if device == "cuda" and not gpu:
-        return Placement(0, threads, f"CPU, {threads} threads (this llama.cpp build has no GPU support)")
-    return Placement(0, threads, f"CPU, {threads} threads")
+        return Placement(0, threads, f"CPU, {threads} thread{'s' if threads > 1 else ''} (this llama.cpp build has no GPU support)")
+    return Placement(0, threads, f"CPU, {threads} thread{'s' if threads > 1 else ''}")
 
 
 def _log_softmax_at(rows: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -160,18 +178,26 @@ class LocalLLM:
         return np.ctypeslib.as_array(ptr, shape=(wanted, self.n_vocab))
 
     def _load_prefix(self, prefix: list[int]) -> np.ndarray:
-        """Evaluate `prefix` into sequence 0 (skipped when it is already there); its last logits row."""
+        """Make sequence 0 hold exactly `prefix`; its last logits row.
+
+        A prefix already there is reused as is. Any other is evaluated from an empty cache,
+        in the same chunks every time: reusing a shared head would save little (the head
+        is short next to the candidates) and would make the same request score a little
+        differently depending on what ran before it. This way scores are reproducible.
+        """
         if prefix == self._prefix and self._prefix_row is not None:
             return self._prefix_row
-        self._ctx.kv_cache_clear()
-        self._prefix, self._prefix_row = [], None
+        self._forget_prefix()
         last: np.ndarray | None = None
-        for start in range(0, len(prefix), BATCH_TOKENS):
-            chunk = prefix[start : start + BATCH_TOKENS]
-            end = start + len(chunk)
-            rows = self._decode([(t, start + i, 0, start + i == len(prefix) - 1) for i, t in enumerate(chunk)])
-            if end == len(prefix):
-                last = rows[0].copy()
+        try:
+            for start in range(0, len(prefix), BATCH_TOKENS):
+                chunk = prefix[start : start + BATCH_TOKENS]
+                rows = self._decode([(t, start + i, 0, start + i == len(prefix) - 1) for i, t in enumerate(chunk)])
+                if start + len(chunk) == len(prefix):
+                    last = rows[0].copy()
+        except BaseException:
+            self._forget_prefix()
+            raise
         assert last is not None
         self._prefix, self._prefix_row = list(prefix), last
         return last
@@ -182,12 +208,16 @@ class LocalLLM:
 
     # -- likelihood -----------------------------------------------------------------------
 
-    def score_continuations(self, prefix: Sequence[int], continuations: Sequence[Sequence[int]]) -> list[np.ndarray]:
+    def score_continuations(self, prefix: Sequence[int], continuations: Sequence[Sequence[int]],
+                            *, together: bool = True) -> list[np.ndarray]:
         """Per-token log-probabilities of each continuation right after `prefix`.
 
-        The prefix is evaluated once; candidates are decoded in batches of up to
-        SEQUENCES-1 sequences that share its KV cells. A continuation's last token is
-        never decoded (its probability comes from the token before it).
+        The prefix is evaluated once; with `together`, candidates are decoded in batches of
+        up to SEQUENCES-1 sequences that share its KV cells. Batching is faster but lets a
+        candidate's score move in the last digits with its batch-mates (kernel tiling and
+        cache layout change the float rounding); one at a time, a continuation's score
+        depends on the prefix and itself only. Its last token is never decoded (its
+        probability comes from the token before it).
         """
         prefix = list(prefix)
         if not prefix:
@@ -206,7 +236,7 @@ class LocalLLM:
             while at < len(order):
                 group: list[int] = []
                 rows = 0
-                while at < len(order) and len(group) < SEQUENCES - 1:
+                while at < len(order) and len(group) < (SEQUENCES - 1 if together else 1):
                     need = len(continuations[order[at]]) - 1
                     if group and rows + need > OUTPUT_ROWS:
                         break
@@ -251,6 +281,7 @@ class LocalLLM:
         used: list[int] = []
         with self._lock:
             row = self._load_prefix(prompt)
+            first = row
             pos = len(prompt)
             try:
                 for _ in range(n - 1):
@@ -263,7 +294,11 @@ class LocalLLM:
                     row = rows[0].copy()
                     pos += len(step)
             finally:
-                self._forget_prefix()  # sequence 0 now holds more than the prompt
+                # Back to holding exactly the prompt (the same request again reuses it).
+                if not self._ctx.kv_cache_seq_rm(0, len(prompt), -1):
+                    self._forget_prefix()
+                elif self._prefix:
+                    self._prefix_row = first
         used += [i for i in range(n) if i not in used]
         return used
 

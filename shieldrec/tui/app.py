@@ -19,10 +19,10 @@ import webbrowser
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from textual import work
 from textual.app import App, SystemCommand
 from textual.screen import Screen
 
+from shieldrec.agent import threads
 from shieldrec.errors import ShieldRecError
 from shieldrec.sanitize import clean_text
 from shieldrec.settings import Settings
@@ -35,10 +35,12 @@ if TYPE_CHECKING:
     from shieldrec.ranking import Embedder
     from shieldrec.store import Profile, Store
 
-PROBE_ENV = "SHIELDREC_STARTUP_PROBE"  # a file: the first paint writes when it happened, and what was loaded
-PROBE_EXIT_ENV = "SHIELDREC_STARTUP_PROBE_EXIT"  # "1": and then exits (the start-up benchmark)
+# Start-up probe (benchmarks and tests): a JSON file gets the time of the first paint and the model
+# libraries loaded by then, and later the time the embedding model was ready. With the exit variable
+# set to "1" (or "paint") the app exits after its first paint; with "ready", once the model is loaded.
+PROBE_ENV = "SHIELDREC_STARTUP_PROBE"
+PROBE_EXIT_ENV = "SHIELDREC_STARTUP_PROBE_EXIT"
 HEAVY_MODULES = ("torch", "sentence_transformers", "transformers", "llama_cpp")
-SCREENS = ("profile", "platforms", "audit", "settings")
 Opener = Callable[[str], Any]
 
 
@@ -107,15 +109,23 @@ class ShieldRecApp(App[None]):
 
     def _painted(self) -> None:
         self.first_paint = time.time()
-        probe = os.environ.get(PROBE_ENV)
-        if probe:
-            loaded = {name: name in sys.modules for name in HEAVY_MODULES}
-            with open(probe, "w", encoding="utf-8") as fh:
-                json.dump({"at": self.first_paint, "loaded": loaded}, fh)
-            if os.environ.get(PROBE_EXIT_ENV) == "1":
-                self.exit()
-                return
+        self._probe(at=self.first_paint, loaded={name: name in sys.modules for name in HEAVY_MODULES})
+        if os.environ.get(PROBE_ENV) and os.environ.get(PROBE_EXIT_ENV) in ("1", "paint"):
+            self.exit()
+            return
         self.open_profile()
+
+    def _probe(self, **values: Any) -> None:
+        path = os.environ.get(PROBE_ENV)
+        if not path:
+            return
+        try:
+            with open(path, encoding="utf-8") as fh:
+                current = json.load(fh)
+        except (OSError, ValueError):
+            current = {}
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump({**current, **values}, fh)
 
     def _apply_theme(self) -> None:
         theme = self.settings.tui.theme
@@ -153,11 +163,21 @@ class ShieldRecApp(App[None]):
             self.tell("Settings saved.")
         return True
 
-    @work(thread=True, exclusive=True, group="open")
     def open_profile(self, name: str | None = None) -> None:
-        """Open the store, choose the profile, start the session, the demo platform and the models."""
+        """Open the store, choose the profile, start the session, the demo platform and the models,
+        in a background thread (quitting never waits for it)."""
         self.opening = True
-        self.call_from_thread(self.status, "open", "opening your profile", True)
+        self.status("open", "opening your profile", True)
+        threads.start(self._open_profile, name, name="open-profile")
+
+    def _ui(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run `fn` on the app's thread, from a background one; nothing if the app has quit meanwhile."""
+        try:
+            self.call_from_thread(fn, *args)
+        except RuntimeError:
+            pass
+
+    def _open_profile(self, name: str | None) -> None:
         try:
             if self.store is None:
                 from shieldrec.store import Store
@@ -168,12 +188,12 @@ class ShieldRecApp(App[None]):
                 return
             self._start(profile)
         except ShieldRecError as exc:
-            self.call_from_thread(self._cannot_open, str(exc))
+            self._ui(self._cannot_open, str(exc))
         except Exception as exc:  # noqa: BLE001 - never a traceback on screen
-            self.call_from_thread(self._cannot_open, f"{type(exc).__name__}: {exc}")
+            self._ui(self._cannot_open, f"{type(exc).__name__}: {exc}")
         finally:
             self.opening = False
-            self.call_from_thread(self.status, "open", "", False)
+            self._ui(self.status, "open", "", False)
 
     def _choose(self, name: str | None) -> Profile | None:
         assert self.store is not None
@@ -185,9 +205,9 @@ class ShieldRecApp(App[None]):
         if len(profiles) == 1:
             return profiles[0]
         if not profiles:
-            self.call_from_thread(self.chat.no_session, NO_PROFILE)
+            self._ui(self.chat.no_session, NO_PROFILE)
             return None
-        self.call_from_thread(self._pick_profile, [p.name for p in profiles])
+        self._ui(self._pick_profile, [p.name for p in profiles])
         return None
 
     def _pick_profile(self, names: list[str]) -> None:
@@ -215,10 +235,12 @@ class ShieldRecApp(App[None]):
             try:
                 self.demo = ensure_demo_platform(self.store, profile, server or DemoServer())
             except OSError as exc:
-                self.call_from_thread(self.tell, f"The demo platform could not start ({exc}); other platforms "
+                self._ui(self.tell, f"The demo platform could not start ({exc}); other platforms "
                                       "still work. See `shieldrec demo-platform --help`.", "warning")
         self.session = session
-        self.call_from_thread(self._session_ready)
+        self.opening = False
+        self._ui(self._session_ready)
+        self._ui(self.status, "open", "", False)
         self._load_models(session)
 
     def _session_ready(self) -> None:
@@ -232,50 +254,56 @@ class ShieldRecApp(App[None]):
         self.tell(text, "error", timeout=12)
 
     def _load_models(self, session: AgentSession) -> None:
-        self.call_from_thread(self.status, "model", "loading the embedding model", True)
+        self._ui(self.status, "model", "loading the embedding model", True)
         try:
             session.warm_up()
         except ShieldRecError as exc:
-            self.call_from_thread(self.status, "model", "embedding model missing", False)
-            self.call_from_thread(self.tell, f"{exc}. Searches cannot be ranked until it loads; run "
+            self._ui(self.status, "model", "embedding model missing", False)
+            self._ui(self.tell, f"{exc}. Searches cannot be ranked until it loads; run "
                                   "scripts/setup.sh to reinstall it.", "error", 15)
             return
         except Exception as exc:  # noqa: BLE001
-            self.call_from_thread(self.status, "model", "embedding model failed", False)
-            self.call_from_thread(self.tell, f"The embedding model failed to load ({type(exc).__name__}: {exc}).",
+            self._ui(self.status, "model", "embedding model failed", False)
+            self._ui(self.tell, f"The embedding model failed to load ({type(exc).__name__}: {exc}).",
                                   "error", 15)
             return
-        self.call_from_thread(self.status, "model", "", False)
+        self._ui(self.status, "model", "", False)
+        self._probe(ready=time.time())
+        if os.environ.get(PROBE_ENV) and os.environ.get(PROBE_EXIT_ENV) == "ready":
+            self._ui(self.exit)
+            return
         if self.settings.llm.enabled:
-            self.load_llm()
+            self._load_llm()
 
-    @work(thread=True, exclusive=True, group="llm")
     def load_llm(self) -> None:
-        """The optional language model: ranking works without it, so a failure is only a notice."""
-        from shieldrec.tui.llm import load_scorers
+        """The optional language model, in a background thread: ranking works without it."""
+        threads.start(self._load_llm, name="load-llm")
+
+    def _load_llm(self) -> None:
+        from shieldrec.tui import llm
 
         session = self.session
         if session is None:
             return
-        self.call_from_thread(self.status, "llm", "loading the language model", True)
+        self._ui(self.status, "llm", "loading the language model", True)
         try:
-            scorers, note = load_scorers(self.settings.llm)
+            hooks = llm.load(self.settings)
         except ShieldRecError as exc:
-            self.call_from_thread(self.status, "llm", "", False)
-            self.call_from_thread(self.tell, f"Language model not loaded: {exc}. Ranking goes on without it; "
+            self._ui(self.status, "llm", "", False)
+            self._ui(self.tell, f"Language model not loaded: {exc}. Ranking goes on without it; "
                                   "choose another model file in Settings (F6) or turn it off.", "warning", 10)
             return
         except Exception as exc:  # noqa: BLE001
-            self.call_from_thread(self.status, "llm", "", False)
-            self.call_from_thread(self.tell, f"Language model not loaded ({type(exc).__name__}: {exc}). "
+            self._ui(self.status, "llm", "", False)
+            self._ui(self.tell, f"Language model not loaded ({type(exc).__name__}: {exc}). "
                                   "Ranking goes on without it.", "warning", 10)
             return
-        session.scorers = scorers
-        self.call_from_thread(self.status, "llm", note, False)
+        session.scorers, session.reorder, session.intent_parser = hooks.scorers, hooks.reorder, hooks.intent_parser
+        self._ui(self.status, "llm", hooks.note, False)
 
     def unload_llm(self) -> None:
         if self.session is not None:
-            self.session.scorers = []
+            self.session.scorers, self.session.reorder, self.session.intent_parser = [], None, None
         self.status("llm", "", False)
 
     # -- shared helpers for screens -------------------------------------------------------

@@ -13,14 +13,8 @@ from shieldrec.tui import keys
 if TYPE_CHECKING:
     from shieldrec.tui.app import ShieldRecApp
 
-# Screen actions offered from anywhere: (group, binding id, palette title, help).
-SCREEN_ACTIONS = (
-    ("profile", "profile.add", "Profile: add a belief", "State a like, an avoid or a block in your own words"),
-    ("profile", "profile.export", "Profile: export", "Write the whole profile to a JSON file"),
-    ("profile", "profile.forget", "Profile: forget everything", "Delete this profile from the machine (asks first)"),
-    ("platforms", "platforms.add", "Platforms: add a platform", "Ask another recommender for candidates"),
-    ("settings", "settings.save", "Settings: save", "Write the settings to config.toml"),
-)
+# The screens whose every action the palette offers from anywhere (it opens the screen first).
+SCREEN_GROUPS = ("profile", "platforms", "audit", "settings")
 
 
 def _key_hint(app: ShieldRecApp, key_id: str) -> str:
@@ -81,9 +75,11 @@ def commands(app: ShieldRecApp, screen: Screen[Any]) -> Iterator[SystemCommand]:
                             in_chat(chat.action_undo))
         yield SystemCommand("Chat: show what was removed", hint("chat.removed", "What the shield kept out, and why"),
                             in_chat(chat.action_show_removed))
-        for group, key_id, title, text in SCREEN_ACTIONS:
-            action = next(k.action for k in keys.GROUPS[group][1] if k.id == key_id)
-            yield SystemCommand(title, hint(key_id, text), _on(app, group, action))
+        for group in SCREEN_GROUPS:
+            title, group_keys = keys.GROUPS[group]
+            for k in group_keys:
+                yield SystemCommand(f"{title}: {k.description.lower()}", hint(k.id, f"On the {group} screen"),
+                                    _on(app, group, k.action))
     focused = screen.focused if screen is not None else None
     if isinstance(focused, ResultCard):
         # The item's own title stays out of the palette: it is a platform's text.
@@ -92,10 +88,3 @@ def commands(app: ShieldRecApp, screen: Screen[Any]) -> Iterator[SystemCommand]:
                 continue
             yield SystemCommand(f"Result: {k.description.lower()}", hint(k.id, f"On result #{focused.position}"),
                                 lambda k=k, card=focused: card.run_action(k.action))
-    elif screen is not None and not isinstance(screen, type(chat)):
-        group = next((g for g in ("profile", "platforms", "audit", "settings")
-                      if isinstance(screen, _screen_class(g))), None)
-        if group:
-            for k in keys.GROUPS[group][1]:
-                yield SystemCommand(f"{keys.GROUPS[group][0]}: {k.description.lower()}", hint(k.id, "Here"),
-                                    lambda k=k: screen.run_action(k.action))

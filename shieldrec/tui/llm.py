@@ -2,19 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 from shieldrec.errors import ModelError
-from shieldrec.settings import LlmSettings
+from shieldrec.intent import Intent
+from shieldrec.settings import Settings
 
 
-def load_scorers(settings: LlmSettings) -> tuple[list[Any], str]:
-    """([the LLM scorer], a status note) with the model loaded; ModelError when it cannot be."""
+@dataclass
+class LlmHooks:
+    """What the loaded model adds to the agent's searches."""
+
+    scorers: list[Any] = field(default_factory=list)
+    reorder: Callable[..., Any] | None = None
+    intent_parser: Callable[[str], Intent | None] | None = None
+    note: str = ""  # for the status line
+
+
+def load(settings: Settings) -> LlmHooks:
+    """Load the configured model now (blocking); ModelError when it cannot be used."""
     try:
-        from shieldrec.llm import LikelihoodScorer, get_llm
+        from shieldrec.llm import get_llm, llm_parts, read_instruction
     except ImportError as exc:
         raise ModelError(f"the language model support is not installed ({exc.name or exc})") from None
-    llm = get_llm(settings)
-    scorer = LikelihoodScorer(llm)
-    name = "bundled model" if settings.model == "bundled" else settings.model.rsplit("/", 1)[-1]
-    return [scorer], f"LLM: {name}"
+    llm = get_llm(settings.llm)
+    parts = llm_parts(settings, llm)
+    hooks = LlmHooks(scorers=list(parts.scorers), reorder=parts.reorder)
+    if llm.has_chat_template:
+        hooks.intent_parser = lambda text: read_instruction(llm, text).intent
+    name = parts.info.name if parts.info is not None else "language model"
+    hooks.note = f"LLM: {name}" + (" (chat)" if llm.has_chat_template else "")
+    return hooks

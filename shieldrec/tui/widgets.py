@@ -181,6 +181,8 @@ class TurnView(Vertical):
         if t.note:
             reply.append("  ")
             reply.append_text(plain(t.note, 400, style="italic"))
+        if t.refined:
+            reply.append("  Re-ranked with the language model.", style="italic")
         if t.sent:
             reply.append("\n")
             reply.append_text(plain(f"sent to the platforms: “{t.sent}” (nothing else about you)", 400, style="dim"))
@@ -206,6 +208,16 @@ class TurnView(Vertical):
                 card.position = position
             card.refresh_card()
         self.query_one(RemovedButton).sync()
+
+    async def rebuild(self) -> None:
+        """Show the turn's cards again after it was re-ranked; the item in focus keeps the focus."""
+        focused = self.app.focused
+        item_id = focused.item_id if isinstance(focused, ResultCard) and focused.turn is self.turn else None
+        await self.recompose()
+        self.sync()
+        for card in self.visible_cards():
+            if card.item_id == item_id:
+                card.focus()
 
     def visible_cards(self) -> list[ResultCard]:
         return [c for c in self.query(ResultCard) if not c.card.hidden]

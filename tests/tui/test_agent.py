@@ -3,17 +3,19 @@ follow-ups, feedback that writes to the profile at once, undo, learned memory, r
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from shieldrec.agent import AgentSession, NothingToUndo
 from shieldrec.agent.shield import item_kind
 from shieldrec.items import HistoryEvent, Item
 from shieldrec.platforms import ensure_demo_platform
 from shieldrec.platforms.demo_server import DemoServer
-from shieldrec.ranking import Embedder
+from shieldrec.ranking import Embedder, Signal
 from shieldrec.settings import Settings
 from shieldrec.store import Profile, Store
 from shieldrec.store.conversations import Message
-
-import pytest
 
 
 @pytest.fixture
@@ -175,3 +177,30 @@ def test_feedback_on_a_resumed_card_is_kept(session: AgentSession, store: Store)
     token = session.like(ev.item)
     assert token.event_id is not None
     assert store.history(session.profile)[-1].item.title == "Arrival"
+
+
+class ShortTitlesFirst:
+    """A real (if whimsical) scorer plug-in standing in for the slow language model."""
+
+    name = "llm"
+
+    def score(self, request: Any, items: list[Item]) -> list[Signal]:
+        return [Signal(value=1.0 - min(len(i.title), 60) / 30, reason="short title") for i in items]
+
+
+async def test_with_a_language_model_the_answer_comes_first_and_is_re_ranked_after(
+        session: AgentSession, store: Store) -> None:
+    session.scorers = [ShortTitlesFirst()]
+    session.settings.ranking.weights["llm"] = 3.0
+    turn = await session.ask("space adventure")
+    assert all("llm" not in c.components for c in turn.cards) and session.can_refine(turn)
+    first_order = [c.item.item_id for c in turn.cards]
+    await session.refine(turn)
+    assert all("llm" in c.components for c in turn.cards) and turn.refined
+    assert [c.item.item_id for c in turn.cards] != first_order
+    assert not session.can_refine(turn)
+    # The saved conversation holds the re-ranked order in place of the first one.
+    other = fresh(store)
+    [again] = AgentSession(other, session.profile, session.settings, embedder=session.embedder).resume()
+    assert [c.item.item_id for c in again.cards] == [c.item.item_id for c in turn.cards] and again.refined
+    other.close()

@@ -3,14 +3,16 @@ embedding model: chat, feedback keys, the profile, platforms, audit and settings
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, Select, Static, TextArea
 
 from shieldrec.platforms import ensure_demo_platform
 from shieldrec.platforms.demo_server import DemoServer
@@ -19,6 +21,7 @@ from shieldrec.settings import Settings
 from shieldrec.store import Profile, Store
 from shieldrec.store.platform_configs import PlatformConfig
 from shieldrec.tui.app import ShieldRecApp
+from shieldrec.tui.screens.help import Help
 from shieldrec.tui.screens.modals import Choose, Confirm, Prompt, Removed
 from shieldrec.tui.widgets import RemovedButton, ResultCard, TurnView
 
@@ -33,7 +36,8 @@ def opened() -> list[str]:
 
 
 @pytest.fixture
-def make_app(settings: Settings, embedder: Embedder, demo: DemoServer, opened: list[str]) -> Callable[..., ShieldRecApp]:
+def make_app(settings: Settings, embedder: Embedder, demo: DemoServer,
+             opened: list[str]) -> Callable[..., ShieldRecApp]:
     def make(**kwargs: Any) -> ShieldRecApp:
         kwargs.setdefault("settings", settings)
         kwargs.setdefault("embedder", embedder)
@@ -68,6 +72,14 @@ async def shown(pilot: Pilot[Any]) -> str:
     return screen_text(pilot.app)
 
 
+async def toasts(pilot: Pilot[Any]) -> str:
+    """The notifications on screen now, one per line."""
+    from textual.widgets._toast import Toast
+
+    await pilot.pause(0.2)
+    return "\n".join(str(t.render()) for t in pilot.app.screen.query(Toast))
+
+
 def body(card: ResultCard) -> str:
     return str(card.query_one(".body", Static).content)
 
@@ -79,7 +91,7 @@ def rows(table: DataTable) -> list[str]:
 async def test_ask_like_and_the_profile_keeps_it_across_a_restart(make_app: Callable[..., ShieldRecApp],
                                                                    maya: Profile, store: Store) -> None:
     app = make_app(store=None)  # opens the database itself, as `shieldrec` does
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         view = await ask(pilot, "something hopeful, no horror")
         cards = view.visible_cards()
@@ -95,7 +107,7 @@ async def test_ask_like_and_the_profile_keeps_it_across_a_restart(make_app: Call
         assert any(f"liked | {title}" in r for r in rows(app.screen.query_one("#history", DataTable)))
 
     again = make_app(store=None)
-    async with again.run_test(size=SIZE) as pilot:
+    async with again.run_test(size=SIZE, notifications=True) as pilot:
         await wait_for(pilot, lambda: again.session is not None)
         await pilot.press("f3")
         await pilot.pause()
@@ -113,7 +125,7 @@ async def test_ask_like_and_the_profile_keeps_it_across_a_restart(make_app: Call
 async def test_blocking_a_creator_removes_their_items_now_and_next_time(make_app: Callable[..., ShieldRecApp],
                                                                          maya: Profile, store: Store) -> None:
     app = make_app(store=store)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         view = await ask(pilot, "books about hope")
         card = next(c for c in view.visible_cards() if c.card.item.creator)
@@ -124,7 +136,7 @@ async def test_blocking_a_creator_removes_their_items_now_and_next_time(make_app
         await pilot.pause()
         assert author not in [c.card.item.creator for c in view.visible_cards()]
         assert len(view.turn.withheld) > removed_before
-        assert f"Blocked creator '{author}'" in await shown(pilot)
+        assert f"Blocked creator '{author}'" in await toasts(pilot)
         assert any(p.kind == "block" and p.value == author for p in store.preferences(maya))
 
         later = await ask(pilot, "more books about hope")
@@ -142,12 +154,12 @@ async def test_a_platform_that_is_down_is_a_notice_and_the_others_still_answer(
     store.platforms.save(maya.id, PlatformConfig(name="broken", adapter="http-json", settings={
         "url": "http://127.0.0.1:9/recommend", "retries": 0, "connect_timeout": 1.0}))
     app = make_app(store=store)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         view = await ask(pilot, "space adventure")
         assert view.visible_cards()
         assert "broken" in view.turn.errors
-        text = await shown(pilot)
+        text = await toasts(pilot)
         assert "broken did not answer" in text and "Platforms screen (F4)" in text
         assert {c.card.item.platforms[0] for c in view.visible_cards()} <= {"demo-movies", "demo-books"}
 
@@ -165,7 +177,7 @@ async def test_a_title_with_markup_and_escapes_renders_literally(make_app: Calla
     ])
     store.platforms.save(maya.id, PlatformConfig(name="odd-shop", adapter="http-json", settings={"url": platform.url}))
     app = make_app(store=store, demo=False)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         view = await ask(pilot, "a gentle film")
         card = next(c for c in view.visible_cards() if c.card.item.item_id == "evil-1")
@@ -185,7 +197,7 @@ async def test_a_title_with_markup_and_escapes_renders_literally(make_app: Calla
 async def test_card_keys_not_now_dislike_open_and_the_removed_view(make_app: Callable[..., ShieldRecApp],
                                                                    maya: Profile, opened: list[str]) -> None:
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         view = await ask(pilot, "space adventure")
         first, second = view.visible_cards()[:2]
@@ -212,21 +224,24 @@ async def test_keys_can_be_remapped_in_the_settings(make_app: Callable[..., Shie
                                                      settings: Settings, store: Store) -> None:
     settings.tui.keys = {"card.like": "plus", "app.help": "f9", "no.such.binding": "x"}
     app = make_app(store=store)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
-        assert "no.such.binding" in await shown(pilot)  # an unknown id is reported, not ignored
+        assert "no.such.binding" in await toasts(pilot)  # an unknown id is reported, not ignored
         view = await ask(pilot, "space adventure")
         await pilot.press("down", "plus")
         assert view.visible_cards()[0].card.mark == "liked"
         await pilot.press("f9")
         await pilot.pause()
-        text = await shown(pilot)
-        assert "card.like" in text and "+" in text.split("card.like")[0].splitlines()[-1]
+        assert isinstance(app.screen, Help)
+        console = Console(width=100, record=True, file=io.StringIO())
+        console.print(app.screen.query_one("#help-keys Static", Static).content)
+        [line] = [x for x in console.export_text().splitlines() if "card.like" in x]
+        assert line.split()[0] == "+"
 
 
 async def test_help_palette_and_screens_are_reachable(make_app: Callable[..., ShieldRecApp], maya: Profile) -> None:
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await pilot.press("f1")
         await pilot.pause()
@@ -255,7 +270,7 @@ async def test_export_writes_the_profile_and_forget_removes_it(make_app: Callabl
     app = make_app(store=store)
     target = tmp_path / "out" / "maya.json"
     target.parent.mkdir()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await pilot.press("f3", "ctrl+e")
         await pilot.pause()
@@ -281,7 +296,7 @@ async def test_export_writes_the_profile_and_forget_removes_it(make_app: Callabl
 async def test_profile_entries_can_be_added_edited_and_deleted(make_app: Callable[..., ShieldRecApp],
                                                                maya: Profile, store: Store) -> None:
     app = make_app(store=store)
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await pilot.press("f3")
         await pilot.pause()
@@ -290,19 +305,21 @@ async def test_profile_entries_can_be_added_edited_and_deleted(make_app: Callabl
         assert any("blocks creator 'Stephenie Meyer'" in r for r in rows(prefs))
         await pilot.press("a")
         await pilot.pause()
-        app.screen.query_one("#field-value", Input).value = "lighthouses"
-        await pilot.press("enter")
+        await pilot.click("#field-value")
+        await pilot.press(*"lighthouses", "enter")
         await pilot.pause()
         assert any(p.value == "lighthouses" and p.kind == "like" for p in store.preferences(maya))
         prefs = app.screen.query_one("#prefs", DataTable)
         prefs.move_cursor(row=prefs.row_count - 1)
         await pilot.press("e")
         await pilot.pause()
-        app.screen.query_one("#field-weight", Input).value = "eleven"
-        await pilot.press("enter")
+        weight = app.screen.query_one("#field-weight", Input)
+        weight.value = ""
+        weight.focus()
+        await pilot.press(*"eleven", "enter")
         await pilot.pause()
         assert "weight must be a number" in await shown(pilot)  # the form stays open and says why
-        app.screen.query_one("#field-weight", Input).value = "2.5"
+        weight.value = "2.5"
         await pilot.press("enter")
         await pilot.pause()
         assert [p.weight for p in store.preferences(maya) if p.value == "lighthouses"] == [2.5]
@@ -321,7 +338,7 @@ async def test_platforms_screen_toggles_tests_and_keeps_tokens_out_of_sight(
         make_app: Callable[..., ShieldRecApp], maya: Profile, store: Store, memory_keyring: Any) -> None:
     app = make_app(store=store)
     secret = "tok-5be1f0c2-NEVER-SHOWN"
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await pilot.press("f4")
         await pilot.pause()
@@ -344,9 +361,34 @@ async def test_platforms_screen_toggles_tests_and_keeps_tokens_out_of_sight(
         assert secret not in json.dumps([c.to_dict() for c in store.platforms.list(maya.id)])
 
 
+async def test_a_platform_is_added_from_a_form_that_checks_it(make_app: Callable[..., ShieldRecApp],
+                                                               maya: Profile, store: Store) -> None:
+    app = make_app(store=store)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await ready(pilot)
+        await pilot.press("f4", "a")
+        await pilot.pause()
+        app.screen.query_one("#field-name", Input).value = "my-shop"
+        settings = app.screen.query_one("#field-settings", TextArea)
+        settings.text = '{"url": "ftp://shop.example/recs"}'
+        await pilot.click("#ok")
+        await pilot.pause()
+        assert "must be an http:// or https:// URL" in await shown(pilot)  # the form stays, saying why
+        settings.text = '{"url": "https://shop.example/recs", "token": "abc"}'
+        await pilot.click("#ok")
+        await pilot.pause()
+        assert "looks like a secret" in await shown(pilot)
+        settings.text = '{"url": "https://shop.example/recs", "auth": "bearer"}'
+        await pilot.click("#ok")
+        await pilot.pause()
+        cfg = store.platforms.get(maya.id, "my-shop")
+        assert cfg.adapter == "http-json" and cfg.settings["url"] == "https://shop.example/recs"
+        assert any(r.startswith("my-shop | http-json | yes | none") for r in rows(app.screen.query_one(DataTable)))
+
+
 async def test_the_audit_screen_lists_what_was_sent(make_app: Callable[..., ShieldRecApp], maya: Profile) -> None:
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await ask(pilot, "something for my daughter who is 9, about space")
         await pilot.press("escape", "f5")
@@ -359,39 +401,42 @@ async def test_the_audit_screen_lists_what_was_sent(make_app: Callable[..., Shie
 async def test_settings_are_validated_and_persisted(make_app: Callable[..., ShieldRecApp], maya: Profile,
                                                     shieldrec_home: Path) -> None:
     app = make_app()
-    async with app.run_test(size=SIZE) as pilot:
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await pilot.press("f6")
         await pilot.pause()
         app.screen.query_one("#diversity", Input).value = "7"
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "diversity must be between 0 and 1" in await shown(pilot)
+        assert "diversity must be between 0 and 1" in await toasts(pilot)
         assert not (shieldrec_home / "config" / "config.toml").exists()
         app.screen.query_one("#diversity", Input).value = "0.6"
         app.screen.query_one("#llm-model", Input).value = "/no/such/model.gguf"
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "does not exist" in await shown(pilot)
+        assert "does not exist" in await toasts(pilot)
         app.screen.query_one("#llm-model", Input).value = "bundled"
         app.screen.query_one("#weight-popularity", Input).value = "0"
+        app.screen.query_one("#theme", Select).value = "textual-light"
         await pilot.press("ctrl+s")
         await pilot.pause()
+        assert app.theme == "textual-light"
     saved = Settings.load()
     assert saved.ranking.diversity == 0.6 and saved.ranking.weights["popularity"] == 0.0
+    assert saved.tui.theme == "textual-light"
     assert app.settings.ranking.diversity == 0.6  # the next search uses it
 
 
 async def test_with_no_profile_the_app_says_how_to_make_one(make_app: Callable[..., ShieldRecApp]) -> None:
-    app = make_app(store=None)
-    async with app.run_test(size=SIZE) as pilot:
+    app = make_app(store=None, profile_name=None)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
         await wait_for(pilot, lambda: not app.opening, what="start-up")
         await pilot.pause()
         text = await shown(pilot)
         assert "There is no profile yet" in text and "shieldrec profile import profiles/maya.toml" in text
         await pilot.press(*"hello", "enter")
         await pilot.pause()
-        assert "No profile is open" in await shown(pilot)
+        assert "No profile is open" in await toasts(pilot)
 
 
 async def test_a_small_terminal_without_colour_still_works(make_app: Callable[..., ShieldRecApp], maya: Profile,
@@ -399,11 +444,60 @@ async def test_a_small_terminal_without_colour_still_works(make_app: Callable[..
     monkeypatch.setenv("NO_COLOR", "1")
     app = make_app()
     assert app.no_color
-    async with app.run_test(size=(80, 24)) as pilot:
+    async with app.run_test(size=(80, 24), notifications=True) as pilot:
         await ready(pilot)
         view = await ask(pilot, "no, something hopeful")
         assert view.visible_cards()
         await pilot.press("down", "l")
         assert view.visible_cards()[0].card.mark == "liked"
-        text = await shown(pilot)
-        assert "Liked" in text
+        assert "Liked" in await toasts(pilot)
+
+
+@pytest.mark.llm
+@pytest.mark.slow
+async def test_the_language_model_loads_in_a_worker_and_joins_the_ranking(
+        make_app: Callable[..., ShieldRecApp], maya: Profile, settings: Settings) -> None:
+    settings.llm.enabled = True
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await ready(pilot)
+        await wait_for(pilot, lambda: bool(app.session.scorers), what="the language model")  # type: ignore[union-attr]
+        assert "LLM:" in await shown(pilot)  # the status line says which model is in use
+        view = await ask(pilot, "a gentle story about robots")
+        # The answer is on screen at once; the model's re-ranking replaces it when done.
+        assert not view.turn.refined and all("llm" not in c.card.components for c in view.visible_cards())
+        await wait_for(pilot, lambda: view.turn.refined, timeout=300, what="the language model's re-ranking")
+        await pilot.pause(0.3)
+        assert all("llm" in c.card.components for c in view.visible_cards())
+        assert "Re-ranked with the language model." in await shown(pilot)
+
+
+async def test_a_corrupt_profile_database_is_a_notice_not_a_crash(make_app: Callable[..., ShieldRecApp],
+                                                                  shieldrec_home: Path) -> None:
+    database = shieldrec_home / "data" / "profiles.db"
+    database.parent.mkdir(parents=True)
+    database.write_bytes(b"this is not SQLite" * 100)
+    app = make_app(store=None)
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await wait_for(pilot, lambda: not app.opening, what="start-up")
+        text = await toasts(pilot)
+        assert "cannot be read" in text and "move it aside" in text
+        assert "Cannot open the profile" in await shown(pilot)
+        assert app.is_running
+
+
+async def test_a_missing_model_file_is_a_notice_and_ranking_goes_on(make_app: Callable[..., ShieldRecApp],
+                                                                    maya: Profile, settings: Settings,
+                                                                    tmp_path: Path) -> None:
+    settings.llm.enabled = True
+    settings.llm.model = str(tmp_path / "gone.gguf")
+    app = make_app()
+    async with app.run_test(size=SIZE, notifications=True) as pilot:
+        await ready(pilot)
+        from textual.widgets._toast import Toast
+
+        await wait_for(pilot, lambda: any("Language model not loaded" in str(t.render())
+                                          for t in app.screen.query(Toast)), what="the notice")
+        assert "gone.gguf" in await toasts(pilot)
+        view = await ask(pilot, "space adventure")
+        assert view.visible_cards() and not app.session.has_language_model  # type: ignore[union-attr]

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.screen import Screen
@@ -19,7 +20,7 @@ from shieldrec.tui.screens.modals import Choose, Removed
 from shieldrec.tui.widgets import RemovedButton, ResultCard, StatusLine, TurnView
 
 if TYPE_CHECKING:
-    from shieldrec.agent import AgentSession, Turn
+    from shieldrec.agent import AgentSession, Feedback, Turn
     from shieldrec.tui.app import ShieldRecApp
 
 EXAMPLE = "something hopeful, no horror"
@@ -125,10 +126,30 @@ class ChatScreen(Screen[None]):
             for key in list(status.parts):
                 if key.startswith("p:") or key in ("ask", "rank"):
                     status.set(key, "")
-        await self.show_turn(turn)
+        view = await self.show_turn(turn)
         for name, error in turn.errors.items():
             self.app.tell(f"{name} did not answer: {error}. Showing what the other platforms sent; "
                           "check it on the Platforms screen (F4).", "warning", timeout=8)
+        if session.can_refine(turn):
+            await self._refine(session, view)
+
+    async def _refine(self, session: AgentSession, view: TurnView) -> None:
+        """The language model's re-ranking, after the answer is already on screen."""
+        status = self.status
+        status.set("refine", "re-ranking with the language model", busy=True)
+        try:
+            await session.refine(view.turn)
+        except ShieldRecError as exc:
+            self.app.tell(f"The language model could not re-rank this answer: {exc}. It stays as it is.", "warning")
+            return
+        except Exception as exc:  # noqa: BLE001
+            self.app.tell(f"The language model failed ({type(exc).__name__}: {exc}); the answer stays as it is.",
+                          "warning")
+            return
+        finally:
+            status.set("refine", "")
+        if view.is_attached:
+            await view.rebuild()
 
     def _progress(self, source: str, state: str) -> None:
         status = self.status
@@ -186,7 +207,7 @@ class ChatScreen(Screen[None]):
     def action_focus_input(self) -> None:
         self.query_one("#ask", Input).focus()
 
-    def on_key(self, event: Any) -> None:
+    def on_key(self, event: events.Key) -> None:
         # From the input, ↓ moves into the newest answer's cards.
         if event.key == "down" and isinstance(self.app.focused, Input):
             views = list(self.query(TurnView))
@@ -228,7 +249,7 @@ class ChatScreen(Screen[None]):
         act = {"like": session.like, "dislike": session.dislike, "not_now": session.not_now}[message.action]
         self._feedback(lambda: act(item))
 
-    def _feedback(self, do: Any) -> None:
+    def _feedback(self, do: Callable[[], Feedback]) -> None:
         try:
             token = do()
         except ShieldRecError as exc:

@@ -46,7 +46,8 @@ class SettingsScreen(Page):
                 yield Switch(s.llm.enabled, id="llm-enabled")
             with Horizontal(classes="row"):
                 yield Label("Model file")
-                yield Input(s.llm.model, placeholder="bundled, or a path to any .gguf file", id="llm-model", compact=True)
+                yield Input(s.llm.model, placeholder="bundled, or a path to any .gguf file", id="llm-model",
+                            compact=True)
             with Horizontal(classes="row"):
                 yield Label("LLM device")
                 yield Select([(d, d) for d in DEVICES], value=s.llm.device if s.llm.device in DEVICES else "auto",
@@ -71,7 +72,8 @@ class SettingsScreen(Page):
             for name in DEFAULT_WEIGHTS:
                 with Horizontal(classes="row"):
                     yield Label(Text(f"{name}: {WEIGHT_HELP.get(name, '')}"))
-                    yield Input(f"{s.ranking.weights.get(name, DEFAULT_WEIGHTS[name]):g}", id=f"weight-{name}", compact=True)
+                    value = s.ranking.weights.get(name, DEFAULT_WEIGHTS[name])
+                    yield Input(f"{value:g}", id=f"weight-{name}", compact=True)
             yield Label(Text("Look"), classes="section")
             with Horizontal(classes="row"):
                 yield Label("Theme")
