@@ -5,7 +5,8 @@
 #
 # It runs `shieldrec` at 100x32 in a throw-away SHIELDREC_HOME with the example profile
 # (profiles/maya.toml) and the bundled demo platform, types the request, waits for the
-# answer, moves to the first result, and captures the pane.
+# answer (and the language model's re-ranking of it), moves to the first result, and captures
+# the pane.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -52,9 +53,14 @@ wait_for() {
 
 wait_for "Hello, maya" 30
 wait_for "!loading the embedding model" 180
+wait_for "!loading the language model" 180
 tmux send-keys -t "$session" -l "$ask"
 tmux send-keys -t "$session" Enter
 wait_for "picks from" 120
+# With the language model on (the default), the answer shows at once and is re-ranked once the
+# model has scored it.
+sleep 1
+wait_for "!re-ranking with the language model" 240
 sleep 0.5
 tmux send-keys -t "$session" Down
 sleep 0.5

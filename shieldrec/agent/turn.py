@@ -123,7 +123,9 @@ class Turn:
         platforms = [name for name, n in self.counts.items() if n]
         if not self.cards:
             head = "Nothing to show"
-            if self.errors and not platforms:
+            if not self.errors and not self.counts:
+                head += ": no platform is switched on"
+            elif self.errors and not platforms:
                 head += ": no platform answered"
             elif not platforms:
                 head += ": the platforms sent nothing for this"

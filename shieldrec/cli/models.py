@@ -17,6 +17,9 @@ from shieldrec.errors import ModelError
 from shieldrec.settings import Settings
 
 
+CUDA_INSTALL = 'CMAKE_ARGS="-DGGML_CUDA=on" pip install --force-reinstall --no-cache-dir llama-cpp-python'
+
+
 def _size(n: int) -> str:
     return f"{n / 1e6:,.1f} MB" if n < 1e9 else f"{n / 1e9:,.2f} GB"
 
@@ -98,11 +101,20 @@ def _print_info(row: dict[str, Any]) -> None:
     if not row["chat_template"]:
         click.echo("  (a base model: instruction parsing, listwise re-ranking and explanations are skipped;"
                    " the rule parser and the deterministic reasons are used)")
+    if str(row["runs_on"]).startswith("CPU"):
+        click.echo(f"  (for an NVIDIA GPU: {CUDA_INSTALL})")
 
 
 @click.group()
 def models() -> None:
-    """The local language model: list, inspect, choose, assemble."""
+    """The local language model: list, inspect, choose, assemble.
+
+    \b
+    Default: the bundled Gemma 3 270M (a base model, used for likelihood scoring).
+    Any GGUF works: `shieldrec models use PATH`. With an NVIDIA GPU, install
+    llama-cpp-python built for CUDA and every layer runs on the GPU:
+      CMAKE_ARGS="-DGGML_CUDA=on" pip install --force-reinstall --no-cache-dir llama-cpp-python
+    """
 
 
 @models.command("list")
@@ -160,20 +172,19 @@ def info(model: str | None, as_json: bool) -> None:
 @click.option("--check/--no-check", default=False, help="Also load it with llama.cpp to prove it works.")
 def use(model: str, check: bool) -> None:
     """Use MODEL from now on: "bundled", or a path to any GGUF file."""
-    from shieldrec.llm.models import BUNDLED, describe, progress_bar, resolve
+    from shieldrec.llm.models import choose, progress_bar
 
     settings = Settings.load()
     with errors_as_click():
         with progress_bar() as progress:
-            path = resolve(model, progress)
-        found = describe(path, bundled=model.strip() == BUNDLED)
+            value, found = choose(model, progress)
         if check:
             from shieldrec.llm.runtime import LocalLLM
 
-            LocalLLM(path, found, n_ctx=min(settings.llm.n_ctx, 512), device=settings.llm.device).close()
-        settings.llm.model = BUNDLED if found.bundled else str(path)
+            LocalLLM(found.path, found, n_ctx=min(settings.llm.n_ctx, 512), device=settings.llm.device).close()
+        settings.llm.model = value
         settings.save()
-    click.echo(f"using {found.name} ({found.quantization}, {found.kind}) from {path}")
+    click.echo(f"using {found.name} ({found.quantization}, {found.kind}) from {found.path}")
     click.echo(f"used for: {', '.join(found.capabilities)}")
 
 

@@ -83,11 +83,20 @@ class ListwiseReranker:
         return self._labels
 
     def _prompt(self, request: RankRequest, labelled: list[tuple[str, Item]]) -> list[int]:
+        """The prompt's tokens; descriptions are shortened (to nothing, at worst) until the
+        prompt and the answer fit the context window."""
         llm = self.llm
-        if llm.has_chat_template:
-            text = llm.chat_prompt(prompts.listwise_messages(request, labelled)) + prompts.LISTWISE_ANSWER
-            return llm.prompt_tokens(text)
-        return llm.tokenize(prompts.listwise_prompt(request, labelled), bos=True)
+        room = llm.n_ctx - len(labelled) * 4 - 8
+        chars = prompts.ITEM_CHARS
+        while True:
+            if llm.has_chat_template:
+                messages = prompts.listwise_messages(request, labelled, chars)
+                tokens = llm.prompt_tokens(llm.chat_prompt(messages) + prompts.LISTWISE_ANSWER)
+            else:
+                tokens = llm.tokenize(prompts.listwise_prompt(request, labelled, chars), bos=True)
+            if len(tokens) <= room or chars == 0:
+                return tokens
+            chars = chars // 2 if chars > 50 else 0
 
     def orders(self, request: RankRequest, items: Sequence[Item]) -> list[list[int]]:
         """One permutation of range(len(items)) per pass, best first, in the items' own indices."""

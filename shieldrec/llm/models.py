@@ -245,6 +245,15 @@ def describe(path: Path, *, bundled: bool = False) -> ModelInfo:
     )
 
 
+def choose(spec: str, progress: Progress | None = None) -> tuple[str, ModelInfo]:
+    """Vet a model choice ("bundled" or a GGUF path) for `settings.llm.model`: the value to
+    save and what the model is. Raises a ModelError subclass with a plain reason."""
+    spec = (spec or BUNDLED).strip()
+    path = resolve(spec, progress)
+    info = describe(path, bundled=spec == BUNDLED)
+    return (BUNDLED if info.bundled else str(path)), info
+
+
 def installed() -> list[Path]:
     """Every GGUF file in ShieldRec's models folder (the assembled bundled one included)."""
     folder = get_paths().models
@@ -260,6 +269,7 @@ __all__ = [
     "ModelInfo",
     "NotGguf",
     "bundled_path",
+    "choose",
     "describe",
     "ensure_bundled",
     "installed",

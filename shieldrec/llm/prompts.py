@@ -93,7 +93,7 @@ def continuation(item: Item) -> str:
 
 # -- chat-model prompts ----------------------------------------------------------------------
 
-def item_block(label: str, item: Item) -> str:
+def item_block(label: str, item: Item, text_chars: int = ITEM_CHARS) -> str:
     lines = [f"<item id={label}>", f"Title: {data(item.title, TITLE_CHARS)}"]
     if item.creator:
         lines.append(f"By: {data(item.creator, 80)}")
@@ -103,7 +103,7 @@ def item_block(label: str, item: Item) -> str:
     tags = data(", ".join(facts.genres(item)[:8]), 160)
     if tags:
         lines.append(f"Tags: {tags}")
-    text = data(item.text, ITEM_CHARS)
+    text = data(item.text, text_chars) if text_chars > 0 else ""
     if text:
         lines.append(f"About: {text}")
     lines.append("</item>")
@@ -153,8 +153,9 @@ LISTWISE_TASK = (
 LISTWISE_ANSWER = "Ranking (best first):"
 
 
-def listwise_messages(request: RankRequest, labelled: Sequence[tuple[str, Item]]) -> list[dict[str, str]]:
-    blocks = "\n".join(item_block(label, item) for label, item in labelled)
+def listwise_messages(request: RankRequest, labelled: Sequence[tuple[str, Item]],
+                      text_chars: int = ITEM_CHARS) -> list[dict[str, str]]:
+    blocks = "\n".join(item_block(label, item, text_chars) for label, item in labelled)
     asked = instruction_text(request.instruction)
     content = (
         f"{profile_block(request)}\n"
@@ -164,9 +165,9 @@ def listwise_messages(request: RankRequest, labelled: Sequence[tuple[str, Item]]
     return [{"role": "system", "content": PREAMBLE}, {"role": "user", "content": content}]
 
 
-def listwise_prompt(request: RankRequest, labelled: Sequence[tuple[str, Item]]) -> str:
+def listwise_prompt(request: RankRequest, labelled: Sequence[tuple[str, Item]], text_chars: int = ITEM_CHARS) -> str:
     """Plain-text form for a base model (quality is not expected; validity is)."""
-    msgs = listwise_messages(request, labelled)
+    msgs = listwise_messages(request, labelled, text_chars)
     return f"{msgs[0]['content']}\n\n{msgs[1]['content']}\n{LISTWISE_ANSWER}"
 
 

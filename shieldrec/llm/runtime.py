@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from shieldrec.errors import ModelError
-from shieldrec.llm.models import BUNDLED, ModelInfo, Progress, describe, resolve
+from shieldrec.llm.models import BUNDLED, ModelInfo, Progress, bundled_path, describe, resolve
 from shieldrec.settings import LlmSettings
 
 log = logging.getLogger(__name__)
@@ -322,6 +322,15 @@ class LocalLLM:
         choice = out["choices"][0]  # type: ignore[index]
         return str(choice["text"]), str(choice.get("finish_reason") or "")
 
+    def _plain(self, messages: list[dict[str, str]]) -> None:
+        """Refuse message text that would become a control token (a role marker, BOS/EOS)
+        once the rendered template is tokenized with special tokens on. prompts.data()
+        already makes this impossible for catalogue text; this is the last line."""
+        for m in messages:
+            raw = m.get("content", "").encode("utf-8")
+            if self._llama.tokenize(raw, add_bos=False, special=True) != self._llama.tokenize(raw, add_bos=False, special=False):
+                raise ValueError("message text spells a control token of the chat template")
+
     def chat(self, messages: list[dict[str, str]], *, schema: dict[str, Any] | None = None,
              grammar: str | None = None, max_tokens: int = 256) -> tuple[str, str]:
         """A chat turn through the model's own template (instruction-tuned models only)."""
@@ -330,6 +339,7 @@ class LocalLLM:
         from llama_cpp import LlamaGrammar
 
         with self._lock:
+            self._plain(messages)
             kwargs: dict[str, Any] = {}
             if schema is not None:
                 kwargs["response_format"] = {"type": "json_object", "schema": schema}
@@ -348,6 +358,7 @@ class LocalLLM:
         from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
         with self._lock:
+            self._plain(messages)
             bos = self._llama.detokenize([self._llama.token_bos()], special=True).decode("utf-8", "replace")
             eos = self._llama.detokenize([self._llama.token_eos()], special=True).decode("utf-8", "replace")
         formatter = Jinja2ChatFormatter(template=self.template, eos_token=eos, bos_token=bos)
@@ -365,7 +376,14 @@ class LocalLLM:
 # -- the process-wide cache -------------------------------------------------------------
 
 _cache: dict[tuple[str, str, int], LocalLLM] = {}
+# (setting, device, n_ctx) -> (file fingerprint, model): a repeat call skips re-reading the header.
+_by_setting: dict[tuple[str, str, int], tuple[tuple[int, int], LocalLLM]] = {}
 _cache_lock = threading.Lock()
+
+
+def _fingerprint(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
 _loader: ThreadPoolExecutor | None = None
 
 
@@ -374,6 +392,16 @@ def get_llm(settings: LlmSettings, progress: Progress | None = None) -> LocalLLM
     if not settings.enabled:
         raise LlmUnavailable("the local language model is turned off in settings ([llm] enabled = false)")
     spec = (settings.model or BUNDLED).strip()
+    # "bundled" means a different file under another SHIELDREC_HOME.
+    setting = (str(bundled_path()) if spec == BUNDLED else spec, settings.device or "auto", int(settings.n_ctx))
+    with _cache_lock:
+        known = _by_setting.get(setting)
+    if known is not None:
+        try:
+            if _fingerprint(known[1].path) == known[0]:
+                return known[1]
+        except OSError:
+            pass  # gone: resolve again, which says so
     try:
         path = resolve(spec, progress)
         info = describe(path, bundled=spec == BUNDLED)
@@ -386,6 +414,7 @@ def get_llm(settings: LlmSettings, progress: Progress | None = None) -> LocalLLM
             llm = LocalLLM(path, info, n_ctx=settings.n_ctx, device=settings.device or "auto")
             _cache[key] = llm
             log.info("loaded %s (%s) on %s", info.name, info.quantization, llm.place.label)
+        _by_setting[setting] = (_fingerprint(path), llm)
         return llm
 
 
@@ -403,5 +432,6 @@ def unload_all() -> None:
     with _cache_lock:
         models = list(_cache.values())
         _cache.clear()
+        _by_setting.clear()
     for llm in models:
         llm.close()

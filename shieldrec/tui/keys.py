@@ -83,6 +83,9 @@ GROUPS: dict[str, tuple[str, tuple[Key, ...]]] = {
         Key("settings.save", "ctrl+s", "save", "Save"),
         Key("settings.revert", "ctrl+l", "revert", "Revert"),
     )),
+    "dialog": ("Dialogs", (
+        Key("dialog.close", "escape", "dismiss_none", "Close"),
+    )),
 }
 
 ALL_IDS = frozenset(k.id for _, keys in GROUPS.values() for k in keys)

@@ -95,3 +95,64 @@ def items() -> dict[str, Item]:
 @pytest.fixture
 def make_request():  # noqa: ANN201 - the maya_request function
     return maya_request
+
+
+# A Gemma-style chat template. Added to a copy of the bundled weights it gives a model that
+# takes the chat code paths for real (template rendering, response_format, role markers);
+# the weights are still the base model's, so only validity can be asserted, not quality.
+CHAT_TEMPLATE = (
+    "{{ bos_token }}{% for m in messages %}<start_of_turn>{{ 'model' if m['role'] == 'assistant' else 'user' }}"
+    "\n{{ m['content'] }}<end_of_turn>\n{% endfor %}"
+    "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
+)
+
+
+def _with_metadata(source: Path, target: Path, key: str, value: str) -> Path:
+    """Copy a GGUF file adding one string key to its header (tensor data unchanged)."""
+    import struct
+
+    from shieldrec.llm.gguf import _Reader
+
+    with source.open("rb") as fh:
+        reader = _Reader(fh, source)
+        fh.seek(8)
+        n_tensors, n_kv = reader.unpack("<Q"), reader.unpack("<Q")
+        alignment = 32
+        for _ in range(n_kv):
+            name = reader.string()
+            value_read = reader.value(reader.unpack("<I"))
+            if name == "general.alignment" and isinstance(value_read, int):
+                alignment = value_read
+        kv_end = fh.tell()
+        for _ in range(n_tensors):
+            reader.string(keep=False)
+            dims = reader.unpack("<I")
+            fh.seek(8 * dims + 4 + 8, 1)
+        infos_end = fh.tell()
+        data_start = -(-infos_end // alignment) * alignment
+        fh.seek(0)
+        head = fh.read(infos_end)
+        fh.seek(data_start)
+        encoded_key, encoded_value = key.encode(), value.encode()
+        extra = (struct.pack("<Q", len(encoded_key)) + encoded_key + struct.pack("<I", 8)
+                 + struct.pack("<Q", len(encoded_value)) + encoded_value)
+        out = head[:16] + struct.pack("<Q", n_kv + 1) + head[24:kv_end] + extra + head[kv_end:infos_end]
+        out += b"\0" * (-len(out) % alignment)
+        with target.open("wb") as dst:
+            dst.write(out)
+            while block := fh.read(1 << 22):
+                dst.write(block)
+    return target
+
+
+@pytest.fixture(scope="session")
+def chat_gguf(bundled_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("chat-model")
+    return _with_metadata(bundled_gguf, folder / "gemma-chat-template.gguf", "tokenizer.chat_template", CHAT_TEMPLATE)
+
+
+@pytest.fixture(scope="session")
+def chat_llm(chat_gguf: Path):  # noqa: ANN201 - LocalLLM
+    from shieldrec.llm.runtime import get_llm
+
+    return get_llm(LlmSettings(model=str(chat_gguf), n_ctx=N_CTX))

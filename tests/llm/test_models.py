@@ -103,7 +103,7 @@ def test_models_use_validates_and_saves_the_choice(bundled_gguf: Path, tmp_path:
     runner = CliRunner()
     own = tmp_path / "my-model.gguf"
     shutil.copyfile(bundled_gguf, own)
-    res = runner.invoke(cli, ["models", "use", str(own)])
+    res = runner.invoke(cli, ["models", "use", str(own), "--check"])  # also loaded by llama.cpp
     assert res.exit_code == 0, res.output
     assert "Q4_K_M" in res.output and "likelihood scoring" in res.output
     assert Settings.load().llm.model == str(own.resolve())

@@ -204,3 +204,11 @@ async def test_with_a_language_model_the_answer_comes_first_and_is_re_ranked_aft
     [again] = AgentSession(other, session.profile, session.settings, embedder=session.embedder).resume()
     assert [c.item.item_id for c in again.cards] == [c.item.item_id for c in turn.cards] and again.refined
     other.close()
+
+
+async def test_with_every_platform_off_the_answer_says_so(session: AgentSession, store: Store) -> None:
+    for cfg in store.platforms.list(session.profile.id):
+        cfg.enabled = False
+        store.platforms.save(session.profile.id, cfg)
+    turn = await session.ask("space adventure")
+    assert turn.cards == [] and turn.summary() == "Nothing to show: no platform is switched on."

@@ -130,6 +130,8 @@ class ChatScreen(Screen[None]):
         for name, error in turn.errors.items():
             self.app.tell(f"{name} did not answer: {error}. Showing what the other platforms sent; "
                           "check it on the Platforms screen (F4).", "warning", timeout=8)
+        if not turn.counts and not turn.errors:
+            self.app.tell("No platform is switched on: add or enable one on the Platforms screen (F4).", "warning")
         if session.can_refine(turn):
             await self._refine(session, view)
 

@@ -8,21 +8,18 @@ from typing import Any
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
 from textual.widgets.option_list import Option
 
+from shieldrec.tui import keys
 from shieldrec.tui.safe import plain
-
-_CLOSE = [Binding("escape", "dismiss_none", "Close", id="dialog.close")]
-
 
 class Dialog(ModalScreen[Any]):
     """A centred box; Esc closes it with no answer."""
 
-    BINDINGS = _CLOSE
+    BINDINGS = keys.bindings("dialog")
     DEFAULT_CSS = """
     Dialog { align: center middle; }
     Dialog > .box { width: 76; max-width: 96%; height: auto; max-height: 90%; border: thick $accent;
@@ -32,6 +29,9 @@ class Dialog(ModalScreen[Any]):
     Dialog .buttons { height: auto; align-horizontal: right; margin-top: 1; }
     Dialog .buttons Button { margin-left: 1; }
     Dialog .hint { color: $text-muted; }
+    Dialog .fields { height: auto; max-height: 55vh; }
+    Dialog .fields Label { margin-top: 1; }
+    Dialog #removed-list { height: auto; max-height: 60vh; }
     """
 
     def action_dismiss_none(self) -> None:
@@ -168,9 +168,9 @@ class Form(Dialog):
     def compose(self) -> ComposeResult:
         with Vertical(classes="box"):
             yield Static(plain(self.title_text, 200), classes="title")
-            if self.body:
-                yield Static(plain(self.body, 1000, multiline=True), classes="hint")
             with VerticalScroll(classes="fields"):
+                if self.body:
+                    yield Static(plain(self.body, 1000, multiline=True), classes="hint")
                 for name, label, widget in self.fields:
                     yield Label(plain(label, 200))
                     widget.id = f"field-{name}"

@@ -106,8 +106,9 @@ class PlatformsScreen(Page):
             settings, enabled = json.dumps(current.settings, indent=2), current.enabled
         help_lines = [f"{a}: {cls.summary}" for a, cls in sorted(adapters.items())]
         fields = [
-            ("name", "Name", Input(name)),
-            ("adapter", "Adapter", Select([(a, a) for a in sorted(adapters)], value=adapter, allow_blank=False)),
+            ("name", "Name", Input(name, compact=True)),
+            ("adapter", "Adapter", Select([(a, a) for a in sorted(adapters)], value=adapter, allow_blank=False,
+                                          compact=True)),
             ("settings", "Settings (JSON; tokens go in with k, never here)",
              TextArea(settings, language=None, soft_wrap=True, classes="settings-json")),
             ("enabled", "Enabled", Switch(enabled)),

@@ -136,10 +136,11 @@ class ProfileScreen(Page):
 
         c = current or Preference(kind="like", target="topic", value="")
         fields = [
-            ("kind", "Kind", Select([(k, k) for k in PREF_KINDS], value=c.kind, allow_blank=False)),
-            ("target", "About a", Select([(t, t) for t in PREF_TARGETS], value=c.target, allow_blank=False)),
-            ("value", "Value (a topic, or the creator's / source's name)", Input(c.value)),
-            ("weight", "Weight (0-10; 1 is usual)", Input(f"{c.weight:g}")),
+            ("kind", "Kind", Select([(k, k) for k in PREF_KINDS], value=c.kind, allow_blank=False, compact=True)),
+            ("target", "About a", Select([(t, t) for t in PREF_TARGETS], value=c.target, allow_blank=False,
+                                         compact=True)),
+            ("value", "Value (a topic, or the creator's / source's name)", Input(c.value, compact=True)),
+            ("weight", "Weight (0-10; 1 is usual)", Input(f"{c.weight:g}", compact=True)),
         ]
         body = "An edited learned entry becomes your own statement." if current and current.origin == "learned" else ""
         return Form(title, fields, check, body=body)
@@ -206,8 +207,10 @@ class ProfileScreen(Page):
             self._changed(f"Saved: {_EVENT_WORDS.get(event, event)} '{ev.item.title}'.")
 
         fields = [
-            ("event", "What happened", Select([(e, e) for e in EVENTS], value=ev.event, allow_blank=False)),
-            ("rating", "Rating (for 'rated'; empty otherwise)", Input("" if ev.rating is None else f"{ev.rating:g}")),
+            ("event", "What happened", Select([(e, e) for e in EVENTS], value=ev.event, allow_blank=False,
+                                              compact=True)),
+            ("rating", "Rating (for 'rated'; empty otherwise)",
+             Input("" if ev.rating is None else f"{ev.rating:g}", compact=True)),
         ]
         self.app.push_screen(Form(f"Edit: {ev.item.title}", fields, check), edited)
 
