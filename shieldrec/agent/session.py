@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from shieldrec.agent import feedback as fb
@@ -44,6 +45,7 @@ IntentParser = Callable[[str], "Intent | None"]
 
 CANDIDATES = 30  # asked of each platform
 SHOWN = 10  # cards per answer
+REFINE_TOP = 20  # of the first answer re-ranked by the language model
 RANKING = "ranking"
 
 
@@ -81,9 +83,10 @@ class AgentSession:
         self.candidates = candidates
         self.shown = shown
         self.timeout = timeout
-        # With a language model, answer at once without it, then re-rank with it (`refine`):
-        # its scoring takes tens of seconds on a small CPU.
+        # With a language model, answer at once without it, then re-rank the head of that
+        # answer with it (`refine`): on a small CPU it costs about half a second a candidate.
         self.progressive = True
+        self.refine_top = REFINE_TOP
         self._unrefined: dict[int, RankRequest] = {}  # agent message id -> the request to re-rank
         self.turns: list[Turn] = []
         self.conversation_id: int | None = None
@@ -101,16 +104,8 @@ class AgentSession:
         return self._embedder
 
     def warm_up(self) -> None:
-        """Load the embedding model now (blocking: call it from a worker thread).
-
-        Encoding goes through the cache first, so a cached text would not load the model;
-        the model itself is asked, so the first uncached search does not wait for it."""
-        embedder = self.embedder
-        load = getattr(embedder, "load", None)
-        if callable(load):
-            load()
-        else:
-            embedder._encode_with_model(["warm up"])  # noqa: SLF001 - no public load() yet
+        """Load the embedding model now (blocking: call it from a worker thread)."""
+        self.embedder.load()
         self.model_ready = True
 
     # -- asking ---------------------------------------------------------------------------
@@ -178,7 +173,8 @@ class AgentSession:
         self._save(turn)
         self.turns.append(turn)
         if later and turn.cards and turn.message_id is not None:
-            self._unrefined[turn.message_id] = request
+            head = [r.item for r in result.ranking[: max(self.refine_top, self.shown)]]
+            self._unrefined[turn.message_id] = replace(request, candidates=head)
         return turn
 
     @property
@@ -202,8 +198,7 @@ class AgentSession:
         self._unrefined.pop(turn.message_id, None)
         turn.cards = [Card(rank=n, item=r.item, score=r.score, reasons=r.reasons, labels=r.labels,
                            components=r.components) for n, r in enumerate(result.ranking[: self.shown], 1)]
-        turn.more = max(0, len(result.ranking) - self.shown)
-        turn.refined = True
+        turn.refined = True  # `more` stays: the tail of the first answer was not re-ranked
         assert self.conversation_id is not None
         turn.message_id = self.store.conversations.add(self.conversation_id, Message(
             role="agent", content="Re-ranked with the language model.",

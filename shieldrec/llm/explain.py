@@ -17,7 +17,7 @@ from dataclasses import replace
 
 from shieldrec.items import Item
 from shieldrec.llm import prompts
-from shieldrec.llm.runtime import LlmUnavailable, LocalLLM, get_llm
+from shieldrec.llm.runtime import LlmUnavailable, LocalLLM, UsesModel
 from shieldrec.ranking.injection import find_injection
 from shieldrec.ranking.types import Ranked, RankRequest
 from shieldrec.sanitize import clean_text
@@ -84,22 +84,14 @@ def grounded(sentence: str, item: Item, evidence: Sequence[str], instruction: st
     return ""
 
 
-class Explainer:
+class Explainer(UsesModel):
     """Writes sentences for the top of a ranking; instruction-tuned models only, unless
     `allow_base_model` (to exercise the checks: a base model's sentences are rarely kept)."""
 
     def __init__(self, source: LocalLLM | LlmSettings, *, limit: int = 10, allow_base_model: bool = False) -> None:
-        self._llm = source if isinstance(source, LocalLLM) else None
-        self._settings = source if isinstance(source, LlmSettings) else None
+        super().__init__(source)
         self.limit = max(int(limit), 0)
         self.allow_base_model = allow_base_model
-
-    @property
-    def llm(self) -> LocalLLM:
-        if self._llm is None:
-            assert self._settings is not None
-            self._llm = get_llm(self._settings)
-        return self._llm
 
     def sentence(self, request: RankRequest, ranked: Ranked) -> tuple[str, str]:
         """(sentence, "") when a grounded sentence was written, else ("", why not)."""

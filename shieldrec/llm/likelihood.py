@@ -23,7 +23,7 @@ import numpy as np
 
 from shieldrec.items import Item
 from shieldrec.llm import prompts
-from shieldrec.llm.runtime import LlmUnavailable, LocalLLM, get_llm
+from shieldrec.llm.runtime import LocalLLM, UsesModel
 from shieldrec.ranking.constraints import parse_instruction
 from shieldrec.ranking.types import RankRequest, Signal
 from shieldrec.settings import LlmSettings
@@ -41,32 +41,15 @@ _unconditional: OrderedDict[tuple[str, tuple[int, ...]], float] = OrderedDict()
 _unconditional_lock = threading.Lock()
 
 
-class LikelihoodScorer:
+class LikelihoodScorer(UsesModel):
     """The `Scorer` named "llm": fused with the user's weight for "llm", like any other signal."""
 
     name = "llm"
 
     def __init__(self, source: LocalLLM | LlmSettings, *, max_tokens: int = MAX_TOKENS, scale: float = SCALE) -> None:
-        self._llm = source if isinstance(source, LocalLLM) else None
-        self._settings = source if isinstance(source, LlmSettings) else None
-        self._failure: LlmUnavailable | None = None
+        super().__init__(source)
         self.max_tokens = max(4, int(max_tokens))
         self.scale = float(scale) if scale > 0 else SCALE
-
-    @property
-    def llm(self) -> LocalLLM:
-        """The model, loaded on first use. A failed load is remembered: the ranking goes on
-        without this scorer instead of retrying (and failing) on every request."""
-        if self._llm is None:
-            if self._failure is not None:
-                raise self._failure
-            assert self._settings is not None
-            try:
-                self._llm = get_llm(self._settings)
-            except LlmUnavailable as exc:
-                self._failure = exc
-                raise
-        return self._llm
 
     def _tokens(self, items: Sequence[Item]) -> list[list[int]]:
         llm = self.llm

@@ -18,7 +18,7 @@ import numpy as np
 from shieldrec.errors import ModelError
 from shieldrec.items import Item
 from shieldrec.llm import prompts
-from shieldrec.llm.runtime import LlmUnavailable, LocalLLM, get_llm
+from shieldrec.llm.runtime import LlmUnavailable, LocalLLM, UsesModel
 from shieldrec.ranking.types import Ranked, RankRequest
 from shieldrec.settings import LlmSettings
 
@@ -47,26 +47,18 @@ def is_permutation(answer: Sequence[int], n: int) -> bool:
     return len(answer) == n and sorted(answer) == list(range(n))
 
 
-class ListwiseReranker:
+class ListwiseReranker(UsesModel):
     """The pipeline's `reorder` hook. Only instruction-tuned models are asked, unless
     `allow_base_model` (for measuring cost and validity: a base model's order means little)."""
 
     def __init__(self, source: LocalLLM | LlmSettings, *, top_k: int = 10, passes: int = 3, seed: int = 0,
                  allow_base_model: bool = False) -> None:
-        self._llm = source if isinstance(source, LocalLLM) else None
-        self._settings = source if isinstance(source, LlmSettings) else None
+        super().__init__(source)
         self.top_k = min(max(int(top_k), MIN_K), MAX_K)
         self.passes = max(int(passes), 1)
         self.seed = seed
         self.allow_base_model = allow_base_model
         self._labels: tuple[list[int], list[int]] | None = None
-
-    @property
-    def llm(self) -> LocalLLM:
-        if self._llm is None:
-            assert self._settings is not None
-            self._llm = get_llm(self._settings)
-        return self._llm
 
     def _label_tokens(self) -> tuple[list[int], list[int]]:
         if self._labels is None:

@@ -11,6 +11,7 @@ array (a gigabyte for Gemma's 262k vocabulary) is ever allocated.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -129,6 +130,7 @@ class LocalLLM:
         except Exception as exc:  # noqa: BLE001 - llama.cpp reports every load failure as ValueError/RuntimeError
             raise LlmUnavailable(f"llama.cpp could not load {path}: {exc}") from exc
         self.n_vocab = self._llama.n_vocab()
+        self._closed = False
         self._prefix: list[int] = []
         self._prefix_row: np.ndarray | None = None
         self.template = str(self._llama.metadata.get("tokenizer.chat_template", "") or "")
@@ -150,6 +152,9 @@ class LocalLLM:
 
     def close(self) -> None:
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             self._batch.close()
             self._ctx.close()
             self._llama.close()
@@ -384,6 +389,8 @@ _cache_lock = threading.Lock()
 def _fingerprint(path: Path) -> tuple[int, int]:
     st = path.stat()
     return st.st_size, st.st_mtime_ns
+
+
 _loader: ThreadPoolExecutor | None = None
 
 
@@ -412,10 +419,39 @@ def get_llm(settings: LlmSettings, progress: Progress | None = None) -> LocalLLM
         llm = _cache.get(key)
         if llm is None:
             llm = LocalLLM(path, info, n_ctx=settings.n_ctx, device=settings.device or "auto")
+            if not _cache:
+                # Closed while llama_cpp's module globals still exist: left to garbage
+                # collection at interpreter exit, Llama.__del__ fails noisily.
+                atexit.register(unload_all)
             _cache[key] = llm
             log.info("loaded %s (%s) on %s", info.name, info.quantization, llm.place.label)
         _by_setting[setting] = (_fingerprint(path), llm)
         return llm
+
+
+class UsesModel:
+    """A part built from a loaded model, or from the settings that load it on first use.
+
+    A failed load is remembered: the ranking goes on without this part instead of
+    retrying (and failing) on every request."""
+
+    def __init__(self, source: LocalLLM | LlmSettings) -> None:
+        self._llm = source if isinstance(source, LocalLLM) else None
+        self._settings = source if isinstance(source, LlmSettings) else None
+        self._failure: LlmUnavailable | None = None
+
+    @property
+    def llm(self) -> LocalLLM:
+        if self._llm is None:
+            if self._failure is not None:
+                raise self._failure
+            assert self._settings is not None
+            try:
+                self._llm = get_llm(self._settings)
+            except LlmUnavailable as exc:
+                self._failure = exc
+                raise
+        return self._llm
 
 
 def load_in_background(settings: LlmSettings) -> Future[LocalLLM]:

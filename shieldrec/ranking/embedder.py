@@ -115,6 +115,12 @@ class Embedder:
             self._device = resolve_device(self.requested_device)
         return self._device
 
+    def load(self) -> None:
+        """Load the model now (blocking), so the first uncached text does not wait for it.
+
+        Encoding answers from the caches first, so encoding a text would not prove the model loaded."""
+        load_model(self.device)
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, DIM), dtype=np.float32)

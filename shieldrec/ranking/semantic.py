@@ -63,7 +63,8 @@ def instruction_signal(
                 break
         else:
             if best_phrase is not None:
-                reasons[j] = f"matches '{wanted[best_phrase[j]]}'"
+                # Close in meaning only: "matches" is kept for a tag, title or creator that says it.
+                reasons[j] = f"close to '{wanted[best_phrase[j]]}', which you asked for"
             elif query is not None:
                 reasons[j] = "fits what you asked for"
     return Contribution(values, reasons)

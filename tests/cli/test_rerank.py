@@ -307,3 +307,22 @@ def test_history_entries_may_nest_their_item_and_share_it_across_lines() -> None
     a, b = results(res.stdout)
     assert a["removed"] == [{"item_id": "m3", "reason": "removed: already in your history (you rated it 5)"}]
     assert b["removed"] == []  # skipping something is not having seen it
+
+
+def test_the_readme_example_for_maya(profiles_dir: Path) -> None:
+    """The request file the README runs: maya's blocks, her "no horror", ads and an injection."""
+    imported = CliRunner().invoke(cli, ["profile", "import", str(profiles_dir / "maya.toml")])
+    assert imported.exit_code == 0, imported.output
+    out = rerank("--profile", "maya", "--input", str(profiles_dir / "requests.jsonl"))
+    assert out.exit_code == 0, out.output
+    film, book = results(out.stdout)
+    assert [film["request_id"], book["request_id"]] == ["evening-film", "train-reading"]
+    removed = {r["item_id"]: r["reason"] for res in (film, book) for r in res["removed"]}
+    assert "horror" in removed["movie-a"] and "Stephenie Meyer" in removed["book-a"]
+    order = {res["request_id"]: [r["item_id"] for r in res["ranking"]] for res in (film, book)}
+    labels = {r["item_id"]: r["labels"] for res in (film, book) for r in res["ranking"]}
+    assert "sponsored" in labels["movie-c"] and "native ad?" in labels["book-c"]
+    assert "injection attempt" in labels["movie-f"] and order["evening-film"][-1] == "movie-f"
+    # The two films made for maya's taste lead; the paid placements trail every honest book.
+    assert set(order["evening-film"][:2]) == {"movie-b", "movie-d"}
+    assert order["train-reading"][-1] == "book-c"

@@ -184,19 +184,29 @@ class ShortTitlesFirst:
 
     name = "llm"
 
+    def __init__(self) -> None:
+        self.scored: list[str] = []
+
     def score(self, request: Any, items: list[Item]) -> list[Signal]:
+        self.scored += [i.item_id for i in items]
         return [Signal(value=1.0 - min(len(i.title), 60) / 30, reason="short title") for i in items]
 
 
 async def test_with_a_language_model_the_answer_comes_first_and_is_re_ranked_after(
         session: AgentSession, store: Store) -> None:
-    session.scorers = [ShortTitlesFirst()]
+    slow = ShortTitlesFirst()
+    session.scorers = [slow]
     session.settings.ranking.weights["llm"] = 3.0
     turn = await session.ask("space adventure")
     assert all("llm" not in c.components for c in turn.cards) and session.can_refine(turn)
+    assert sum(turn.counts.values()) > session.refine_top and not slow.scored
     first_order = [c.item.item_id for c in turn.cards]
+    more = turn.more
     await session.refine(turn)
     assert all("llm" in c.components for c in turn.cards) and turn.refined
+    # Only the head of the first answer waits for the slow model; the tail keeps its place.
+    assert len(slow.scored) == session.refine_top and set(first_order) <= set(slow.scored)
+    assert turn.more == more
     assert [c.item.item_id for c in turn.cards] != first_order
     assert not session.can_refine(turn)
     # The saved conversation holds the re-ranked order in place of the first one.

@@ -63,10 +63,10 @@ class SettingsScreen(Page):
                 yield Label("Diversity (0-1)")
                 yield Input(f"{s.ranking.diversity:g}", id="diversity", compact=True)
             with Horizontal(classes="row"):
-                yield Label("Sponsored penalty (0-2)")
+                yield Label("Sponsored penalty (0-4)")
                 yield Input(f"{s.ranking.sponsored_penalty:g}", id="sponsored-penalty", compact=True)
             with Horizontal(classes="row"):
-                yield Label("Injection penalty (0-2)")
+                yield Label("Injection penalty (0-4)")
                 yield Input(f"{s.ranking.injection_penalty:g}", id="injection-penalty", compact=True)
             yield Label(Text("Fusion weights (0-5)"), classes="section")
             for name in DEFAULT_WEIGHTS:
@@ -101,8 +101,8 @@ class SettingsScreen(Page):
         s = self.app.settings
         try:
             diversity = _number(self._value("diversity"), "diversity", 0, 1)
-            sponsored = _number(self._value("sponsored-penalty"), "sponsored penalty", 0, 2)
-            injection = _number(self._value("injection-penalty"), "injection penalty", 0, 2)
+            sponsored = _number(self._value("sponsored-penalty"), "sponsored penalty", 0, 4)
+            injection = _number(self._value("injection-penalty"), "injection penalty", 0, 4)
             weights = {name: _number(self._value(f"weight-{name}"), f"weight '{name}'", 0, 5)
                        for name in DEFAULT_WEIGHTS}
             model = self._value("llm-model").strip() or "bundled"
