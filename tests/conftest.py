@@ -24,6 +24,7 @@ PROFILES_DIR = REPO / "profiles"
 def shieldrec_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "shieldrec-home"
     monkeypatch.setenv("SHIELDREC_HOME", str(home))
+    monkeypatch.delenv("SHIELDREC_BOOKS_CSV", raising=False)  # the demo serves its bundled books
     return home
 
 

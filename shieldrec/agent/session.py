@@ -35,7 +35,7 @@ from shieldrec.store.conversations import Conversation, Message
 from shieldrec.store.db import tx
 
 if TYPE_CHECKING:
-    from shieldrec.ranking import Embedder, RankRequest, Scorer
+    from shieldrec.ranking import Embedder, Pipeline, RankRequest, RankResult, Scorer
     from shieldrec.ranking.pipeline import Reorder
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,7 @@ class AgentSession:
         embedder: Embedder | None = None,
         scorers: Sequence[Scorer] = (),
         reorder: Reorder | None = None,
+        explain: Reorder | None = None,
         intent_parser: IntentParser | None = None,
         candidates: int = CANDIDATES,
         shown: int = SHOWN,
@@ -79,6 +80,7 @@ class AgentSession:
         self._embedder = embedder
         self.scorers = list(scorers)
         self.reorder = reorder  # the language model's listwise re-ranking, when it has one
+        self.explain = explain  # its grounded sentences for the shown cards, when it can write
         self.intent_parser = intent_parser
         self.candidates = candidates
         self.shown = shown
@@ -152,7 +154,7 @@ class AgentSession:
                             reorder=None if later else self.reorder)
         waiting = "loading the embedding model" if not self.model_ready else "re-ranking"
         _notify(on_status, RANKING, f"{waiting}: {len(candidates)} candidates")
-        result = await in_thread(pipeline.rank, request)
+        result = await in_thread(self._rank, pipeline, request, not later)
         self.model_ready = True
         _notify(on_status, RANKING, "done")
 
@@ -179,7 +181,18 @@ class AgentSession:
 
     @property
     def has_language_model(self) -> bool:
-        return bool(self.scorers) or self.reorder is not None
+        return bool(self.scorers) or self.reorder is not None or self.explain is not None
+
+    def _rank(self, pipeline: Pipeline, request: RankRequest, explain: bool) -> RankResult:
+        """Rank (blocking); with `explain`, the shown cards get the language model's sentences."""
+        result = pipeline.rank(request)
+        if explain and self.explain is not None and result.ranking:
+            try:
+                head = self.explain(request, result.ranking[: self.shown])
+                result = replace(result, ranking=[*head, *result.ranking[self.shown:]])
+            except Exception as exc:  # noqa: BLE001 - the deterministic reasons stand
+                log.warning("explanations skipped: %s", exc)
+        return result
 
     def can_refine(self, turn: Turn) -> bool:
         return turn.message_id in self._unrefined and self.has_language_model
@@ -193,7 +206,7 @@ class AgentSession:
         request = self._unrefined[turn.message_id]
         pipeline = Pipeline(self.settings.ranking, self.embedder, scorers=self.scorers, reorder=self.reorder)
         _notify(on_status, RANKING, "re-ranking with the language model")
-        result = await in_thread(pipeline.rank, request)
+        result = await in_thread(self._rank, pipeline, request, True)
         _notify(on_status, RANKING, "done")
         self._unrefined.pop(turn.message_id, None)
         turn.cards = [Card(rank=n, item=r.item, score=r.score, reasons=r.reasons, labels=r.labels,

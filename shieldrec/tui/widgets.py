@@ -182,7 +182,7 @@ class TurnView(Vertical):
             reply.append("  ")
             reply.append_text(plain(t.note, 400, style="italic"))
         if t.refined:
-            reply.append("  Re-ranked with the language model.", style="italic")
+            reply.append("\nRe-ranked with the language model.", style="italic")
         if t.sent:
             reply.append("\n")
             reply.append_text(plain(f"sent to the platforms: “{t.sent}” (nothing else about you)", 400, style="dim"))

@@ -75,7 +75,6 @@ def test_request_log_and_log_file(catalog: Catalog, tmp_path: Path) -> None:
 
 
 def test_books_fall_back_to_the_bundled_attributed_subset(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    monkeypatch.setattr(demo_catalog, "SHARED_BOOKS", tmp_path / "missing.csv")
     monkeypatch.delenv("SHIELDREC_BOOKS_CSV", raising=False)
     path, how = demo_catalog.books_source()
     assert path == BUNDLED_BOOKS and "500 most-rated" in how

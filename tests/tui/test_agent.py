@@ -3,6 +3,7 @@ follow-ups, feedback that writes to the profile at once, undo, learned memory, r
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -222,3 +223,23 @@ async def test_with_every_platform_off_the_answer_says_so(session: AgentSession,
         store.platforms.save(session.profile.id, cfg)
     turn = await session.ask("space adventure")
     assert turn.cards == [] and turn.summary() == "Nothing to show: no platform is switched on."
+
+
+async def test_explanations_lead_the_shown_cards_and_a_failing_writer_changes_nothing(
+        session: AgentSession) -> None:
+    def explain(request: Any, ranking: list[Any]) -> list[Any]:
+        return [replace(r, reasons=[f"written for {r.item.title}", *r.reasons]) for r in ranking]
+
+    session.progressive = False
+    session.explain = explain
+    turn = await session.ask("space adventure")
+    assert len(turn.cards) == session.shown
+    assert all(c.reasons[0] == f"written for {c.item.title}" for c in turn.cards)
+    assert all(len(c.reasons) > 1 for c in turn.cards)  # the deterministic reasons stay after it
+
+    def broken(request: Any, ranking: list[Any]) -> list[Any]:
+        raise RuntimeError("the model wrote nonsense")
+
+    session.explain = broken
+    again = await session.ask("space adventure")
+    assert again.cards and not any(r.startswith("written for") for c in again.cards for r in c.reasons)
