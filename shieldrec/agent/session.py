@@ -35,7 +35,7 @@ from shieldrec.store.conversations import Conversation, Message
 from shieldrec.store.db import tx
 
 if TYPE_CHECKING:
-    from shieldrec.ranking import Embedder, Pipeline, RankRequest, RankResult, Scorer
+    from shieldrec.ranking import Embedder, Pipeline, RankRequest, RankResult, Scorer, Signal
     from shieldrec.ranking.pipeline import Reorder
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,27 @@ def _notify(on_status: StatusCallback | None, source: str, state: str) -> None:
         on_status(source, state)
     except Exception:  # noqa: BLE001 - a display callback must never break a search
         log.debug("status callback failed", exc_info=True)
+
+
+class HeadOnly:
+    """A scorer that reads only the items named in `head`; the rest get its neutral 0."""
+
+    def __init__(self, scorer: Scorer, head: frozenset[str]) -> None:
+        self.scorer = scorer
+        self.head = head
+        self.name = str(getattr(scorer, "name", "") or type(scorer).__name__)
+
+    def score(self, request: RankRequest, items: list[Item]) -> list[Signal]:
+        from shieldrec.ranking import Signal
+
+        chosen = [i for i, item in enumerate(items) if item.item_id in self.head]
+        got = list(self.scorer.score(request, [items[i] for i in chosen]))
+        if len(got) != len(chosen):  # the pipeline drops this scorer, as it would the bare one
+            raise ValueError(f"{self.name} returned {len(got)} signals for {len(chosen)} items")
+        out = [Signal(0.0) for _ in items]
+        for i, signal in zip(chosen, got):
+            out[i] = signal
+        return out
 
 
 class AgentSession:
@@ -89,7 +110,8 @@ class AgentSession:
         # answer with it (`refine`): on a small CPU it costs about half a second a candidate.
         self.progressive = True
         self.refine_top = REFINE_TOP
-        self._unrefined: dict[int, RankRequest] = {}  # agent message id -> the request to re-rank
+        # agent message id -> (the request to re-rank, the ids of its head the model scores)
+        self._unrefined: dict[int, tuple[RankRequest, frozenset[str]]] = {}
         self.turns: list[Turn] = []
         self.conversation_id: int | None = None
         self._undo: list[Feedback] = []
@@ -175,8 +197,8 @@ class AgentSession:
         self._save(turn)
         self.turns.append(turn)
         if later and turn.cards and turn.message_id is not None:
-            head = [r.item for r in result.ranking[: max(self.refine_top, self.shown)]]
-            self._unrefined[turn.message_id] = replace(request, candidates=head)
+            head = frozenset(r.item.item_id for r in result.ranking[: max(self.refine_top, self.shown)])
+            self._unrefined[turn.message_id] = (request, head)
         return turn
 
     @property
@@ -203,15 +225,19 @@ class AgentSession:
 
         if turn.message_id is None or turn.message_id not in self._unrefined:
             return turn
-        request = self._unrefined[turn.message_id]
-        pipeline = Pipeline(self.settings.ranking, self.embedder, scorers=self.scorers, reorder=self.reorder)
+        request, head = self._unrefined[turn.message_id]
+        # Every candidate is ranked again, so the other signals keep their scale; the slow
+        # scorers read only the head and leave the tail at their neutral 0.
+        scorers = [HeadOnly(s, head) for s in self.scorers]
+        pipeline = Pipeline(self.settings.ranking, self.embedder, scorers=scorers, reorder=self.reorder)
         _notify(on_status, RANKING, "re-ranking with the language model")
         result = await in_thread(self._rank, pipeline, request, True)
         _notify(on_status, RANKING, "done")
         self._unrefined.pop(turn.message_id, None)
         turn.cards = [Card(rank=n, item=r.item, score=r.score, reasons=r.reasons, labels=r.labels,
                            components=r.components) for n, r in enumerate(result.ranking[: self.shown], 1)]
-        turn.refined = True  # `more` stays: the tail of the first answer was not re-ranked
+        turn.more = max(0, len(result.ranking) - self.shown)
+        turn.refined = True
         assert self.conversation_id is not None
         turn.message_id = self.store.conversations.add(self.conversation_id, Message(
             role="agent", content="Re-ranked with the language model.",

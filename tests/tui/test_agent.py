@@ -205,7 +205,7 @@ async def test_with_a_language_model_the_answer_comes_first_and_is_re_ranked_aft
     more = turn.more
     await session.refine(turn)
     assert all("llm" in c.components for c in turn.cards) and turn.refined
-    # Only the head of the first answer waits for the slow model; the tail keeps its place.
+    # Only the head of the first answer waits for the slow model; the tail is ranked as before.
     assert len(slow.scored) == session.refine_top and set(first_order) <= set(slow.scored)
     assert turn.more == more
     assert [c.item.item_id for c in turn.cards] != first_order
