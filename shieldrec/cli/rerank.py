@@ -70,11 +70,19 @@ def _writer(fmt: str, out: IO[str]) -> tuple[Callable[[RankResult], None], Calla
     return lambda r: table.writerows(csv_rows(r)), lambda: None
 
 
-def _ranker(settings: Settings, store: Store) -> Ranker:
+def _ranker(settings: Settings, store: Store, with_llm: bool) -> Ranker:
     from shieldrec.ranking import Embedder, Pipeline
 
     # The shared cache: a text any command already encoded is never encoded again.
-    return Pipeline(settings.ranking, Embedder(store.embeddings, device=settings.embedding_device))
+    embedder = Embedder(store.embeddings, device=settings.embedding_device)
+    if not with_llm:
+        return Pipeline(settings.ranking, embedder)
+    from shieldrec.llm import build_pipeline
+
+    settings.llm.enabled = True  # asked for by name on the command line
+    pipeline, parts = build_pipeline(settings, embedder)
+    click.echo(f"language model: {parts.note}", err=True)
+    return pipeline
 
 
 @click.command()
@@ -87,7 +95,12 @@ def _ranker(settings: Settings, store: Store) -> Ranker:
 @format_option
 @click.option("--top", type=click.IntRange(min=1), default=None, help="Keep N items in each ranking.")
 @click.option("--skip-invalid", is_flag=True, help="Report invalid lines on stderr and rank the rest.")
-def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top: int | None, skip_invalid: bool) -> None:
+@click.option("--with-llm", is_flag=True,
+              help="Add the local language model (settings: `shieldrec models`): likelihood scoring, and with a "
+                   "chat model listwise re-ranking. Slow on a CPU: about half a second per candidate. A model that "
+                   "cannot load is reported and the ranking goes on without it.")
+def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top: int | None, skip_invalid: bool,
+           with_llm: bool) -> None:
     """Re-rank candidate lists from JSONL requests, one result per request, in input order.
 
     \b
@@ -130,7 +143,7 @@ def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top
         raise click.ClickException(f"cannot write {output}: its folder does not exist")
     try:
         with errors_as_click():
-            ranker = _ranker(settings, store)
+            ranker = _ranker(settings, store, with_llm)
             with atomic_output(output) as out, _progress(len(requests)) as advance:
                 write, finish = _writer(fmt, out)
                 for result in rank_all(ranker, requests, top=top, progress=advance):
