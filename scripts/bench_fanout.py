@@ -3,7 +3,9 @@
     .venv/bin/python scripts/bench_fanout.py [rounds]
 
 Reference: the same two requests (movies, books) sent concurrently with a bare httpx client,
-no audit, no parsing. Measured: `fan_out` (audit written before and after each request,
+no audit, no parsing; one client made beforehand, without keep-alive, as the fan-out opens
+its connections afresh (a kept-alive connection to the demo server would add delayed-ACK
+stalls to the reference alone, and a new client per round would add its TLS set-up). Measured: `fan_out` (audit written before and after each request,
 size-capped streaming, JSON checks, field mapping, sanitizing, merging). Also: plan_query.
 """
 
@@ -38,7 +40,7 @@ async def main(rounds: int) -> None:
     server.catalog()
     query = plan_query(INSTRUCTION, None, 20)
     ref, ours = [], []
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(limits=httpx.Limits(max_keepalive_connections=0)) as client:
         await bare(client, server.url, query.text)
         await fan_out(store, profile, query)
         for _ in range(rounds):  # interleaved, so machine noise hits both alike
