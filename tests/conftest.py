@@ -72,3 +72,20 @@ def memory_keyring() -> Iterator[MemoryKeyring]:
         yield backend
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.fixture(scope="session")
+def catalog() -> "Catalog":  # noqa: F821
+    """The demo platform's catalogue, loaded once: every demo server in the session shares it."""
+    from shieldrec.platforms.demo_catalog import Catalog
+
+    return Catalog.load(seed=0)
+
+
+@pytest.fixture
+def demo(catalog: "Catalog") -> Iterator["DemoServer"]:  # noqa: F821
+    """The real demo platform on 127.0.0.1, on a free port."""
+    from shieldrec.platforms.demo_server import DemoServer
+
+    with DemoServer(catalog=catalog) as server:
+        yield server

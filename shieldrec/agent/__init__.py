@@ -9,8 +9,9 @@ torch and the models load on the first search.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from shieldrec.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from shieldrec.agent.feedback import Feedback, NothingToUndo
@@ -35,10 +36,4 @@ __all__ = ["AgentSession", "Card", "Dropped", "Feedback", "MemoryChange", "Nothi
            "resolve"]
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())

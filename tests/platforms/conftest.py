@@ -2,24 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 
 import pytest
 
-from shieldrec.platforms.demo_catalog import Catalog
-from shieldrec.platforms.demo_server import DemoServer
-
-
-@pytest.fixture(scope="session")
-def catalog() -> Catalog:
-    """Loaded once: every demo server in the session shares it."""
-    return Catalog.load(seed=0)
-
-
-@pytest.fixture
-def demo(catalog: Catalog) -> Iterator[DemoServer]:
-    with DemoServer(catalog=catalog) as server:
-        yield server
 
 
 @pytest.fixture(autouse=True)

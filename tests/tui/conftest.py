@@ -13,8 +13,6 @@ from typing import Any
 
 import pytest
 
-from shieldrec.platforms.demo_catalog import Catalog
-from shieldrec.platforms.demo_server import DemoServer
 from shieldrec.ranking import Embedder
 from shieldrec.settings import Settings
 from shieldrec.store import Profile, Store, load_profile_file
@@ -28,17 +26,6 @@ def embedder() -> Embedder:
     model = Embedder(device="cpu")
     model.encode(["warm up"])
     return model
-
-
-@pytest.fixture(scope="session")
-def catalog() -> Catalog:
-    return Catalog.load(seed=0)
-
-
-@pytest.fixture
-def demo(catalog: Catalog) -> Iterator[DemoServer]:
-    with DemoServer(catalog=catalog) as server:
-        yield server
 
 
 @pytest.fixture
