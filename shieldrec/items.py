@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from shieldrec.errors import InvalidInput
-from shieldrec.sanitize import clean_body, clean_meta, clean_text, clean_title
+from shieldrec.sanitize import clean_body, clean_meta, clean_text, clean_title, hidden_controls
 
 EVENTS = ("liked", "disliked", "skipped", "consumed", "rated", "not_now")
 PREF_KINDS = ("like", "avoid", "block")
@@ -27,6 +27,11 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
+def hidden_in(*values: Any) -> list[str]:
+    """Every hostile trick found in any of `values`, each named once."""
+    return list(dict.fromkeys(kind for v in values for kind in hidden_controls(v)))
+
+
 @dataclass
 class Item:
     item_id: str
@@ -39,6 +44,9 @@ class Item:
     meta: dict[str, Any] = field(default_factory=dict)
     # Every platform that returned this item (fan-out de-duplication keeps them all).
     platforms: list[str] = field(default_factory=list)
+    # What the sanitizer removed that only a hostile sender puts in (terminal escapes, bidi
+    # overrides): cleaning makes the text safe, this keeps the attempt visible to the ranking.
+    hidden: list[str] = field(default_factory=list)
 
     @classmethod
     def from_untrusted(cls, raw: Any, *, platform: str = "") -> "Item":
@@ -57,6 +65,7 @@ class Item:
         if url and not url.lower().startswith(("http://", "https://")):
             url = ""  # only web links are ever opened
         platforms = raw.get("platforms") or ([platform] if platform else [])
+        hidden = hidden_in(raw.get("title"), raw.get("text") or raw.get("description"), raw.get("creator"))
         return cls(
             item_id=item_id,
             title=title,
@@ -67,10 +76,14 @@ class Item:
             sponsored=_truthy(raw.get("sponsored", False)),
             meta=clean_meta(meta),
             platforms=[clean_text(p, 100) for p in platforms if p][:20],
+            hidden=hidden,
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        out = asdict(self)
+        if not self.hidden:
+            del out["hidden"]  # the rare case; exports and snapshots stay as they were
+        return out
 
     @property
     def content(self) -> str:

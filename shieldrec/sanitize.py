@@ -71,6 +71,28 @@ def clean_text(value: Any, max_len: int = FIELD_MAX, *, multiline: bool = False)
     return value
 
 
+# What in a string can only be there to act on a terminal or to show a reader something other
+# than what a program reads; ordinary zero-width joiners and stray controls are not on this list.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+_TAGS = re.compile("[\U000e0000-\U000e007f]")
+
+
+def hidden_controls(value: Any) -> list[str]:
+    """Name the tricks `clean_text` would remove from `value` that only a hostile sender uses:
+    terminal escape sequences, bidi overrides (text that reads differently than it runs),
+    invisible tag characters (text a model reads and a person cannot see)."""
+    if not isinstance(value, str) or (value.isascii() and "\x1b" not in value):
+        return []
+    found = []
+    if _ESCAPES.search(value):
+        found.append("terminal escape codes")
+    if _BIDI.search(value):
+        found.append("bidi overrides")
+    if _TAGS.search(value):
+        found.append("invisible tag characters")
+    return found
+
+
 def clean_title(value: Any) -> str:
     return clean_text(value, TITLE_MAX)
 

@@ -120,7 +120,7 @@ class Turn:
 
     def summary(self) -> str:
         """The agent's reply in one line: how many, from where, what was kept out."""
-        platforms = [name for name, n in self.counts.items() if n]
+        platforms = sorted(name for name, n in self.counts.items() if n)  # answer order varies by run
         if not self.cards:
             head = "Nothing to show"
             if not self.errors and not self.counts:

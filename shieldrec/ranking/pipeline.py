@@ -162,6 +162,10 @@ class Pipeline:
                 item_labels.append(L.INJECTION)
                 item_forced.append(f"demoted: its text tries to instruct the ranking ({attempts[0]})")
                 injected[j] = True
+            if item.hidden:
+                item_labels.append(L.HIDDEN)
+                item_forced.append(f"demoted: it carried {' and '.join(item.hidden)} (removed)")
+                injected[j] = True
             if seen.find(item) is None:
                 item_labels.append(L.NEW)
             labels.append(item_labels)

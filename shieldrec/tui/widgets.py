@@ -24,6 +24,7 @@ LABELS = {
     "sponsored": ("sponsored — demoted", "bold black on yellow"),
     "native ad?": ("native ad?", "bold black on yellow"),
     "injection attempt": ("injection attempt — demoted", "bold white on red"),
+    "hidden codes removed": ("hidden codes removed — demoted", "bold white on red"),
     "new to you": ("new to you", "bold green"),
 }
 MARKS = {"liked": "♥ liked", "rated": "★ rated", "consumed": "✓ finished"}

@@ -9,7 +9,7 @@ import pytest
 
 from shieldrec.items import HistoryEvent, Item, Preference
 from shieldrec.ranking import Pipeline, RankRequest
-from shieldrec.ranking.labels import INJECTION, NATIVE_AD, NEW, SPONSORED
+from shieldrec.ranking.labels import HIDDEN, INJECTION, NATIVE_AD, NEW, SPONSORED
 from shieldrec.store import Store, load_profile_file
 
 from .conftest import movie
@@ -41,6 +41,21 @@ def test_hostile_text_arrives_clean(pipeline: Pipeline) -> None:
     assert got.meta == {"genres": ["Animation", "Family"], "note": "hidden"}
     for reason in (x for r in result.ranking for x in r.reasons):
         assert "\x1b" not in reason and "\u202e" not in reason
+
+
+def test_hidden_codes_are_labelled_and_cost_the_item(pipeline: Pipeline) -> None:
+    text = "A giant robot from outer space befriends a boy during the Cold War."
+    clean = Item(item_id="clean", title="The Iron Giant", text=text)
+    dirty = Item(item_id="dirty", title="\x1b[1;31mThe Iron Giant\x1b[0m", text=text)
+    twisted = Item(item_id="twisted", title="The Iron \u202eGiant\u202c", text=text)
+    result = pipeline.rank(RankRequest(candidates=[dirty, twisted, clean], instruction="a robot story"))
+    order = [r.item.item_id for r in result.ranking]
+    assert order[0] == "clean"
+    by_id = {r.item.item_id: r for r in result.ranking}
+    assert HIDDEN in by_id["dirty"].labels and HIDDEN in by_id["twisted"].labels and HIDDEN not in by_id["clean"].labels
+    assert "demoted: it carried terminal escape codes (removed)" in by_id["dirty"].reasons
+    assert "demoted: it carried bidi overrides (removed)" in by_id["twisted"].reasons
+    assert by_id["dirty"].item.title == by_id["twisted"].item.title == "The Iron Giant"
 
 
 def test_persona_never_sees_a_blocked_creator(pipeline: Pipeline, store: Store, profiles_dir: Path) -> None:

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from shieldrec.items import Item
-from shieldrec.sanitize import TITLE_MAX, clean_body, clean_meta, clean_text, clean_title
+from shieldrec.sanitize import TITLE_MAX, clean_body, clean_meta, clean_text, clean_title, hidden_controls
 
 
 @pytest.mark.parametrize(
@@ -30,6 +30,15 @@ from shieldrec.sanitize import TITLE_MAX, clean_body, clean_meta, clean_text, cl
 )
 def test_escapes_controls_bidi_and_zero_width_are_removed(raw: str, expected: str) -> None:
     assert clean_text(raw) == expected
+
+
+def test_hostile_tricks_are_named_and_ordinary_text_is_not() -> None:
+    assert hidden_controls("\x1b]8;;https://x\x07link\x1b]8;;\x07") == ["terminal escape codes"]
+    assert hidden_controls("abc\u202efed") == ["bidi overrides"]
+    assert hidden_controls("ok\U000e0069\U000e0067") == ["invisible tag characters"]
+    # Joiners in emoji and scripts that need them, stray bells and plain markup are not tricks.
+    for fine in ("👩\u200d🔬 Lab", "می\u200cخواهم", "Ding\x07", "[REC]", "Amélie", ""):
+        assert hidden_controls(fine) == [], fine
 
 
 def test_markup_is_kept_as_literal_text_not_interpreted() -> None:
