@@ -57,7 +57,7 @@ class _Prepared:
     labels: list[list[str]]
     forced: list[list[str]]  # reasons that always accompany a label
     paid: np.ndarray
-    injected: np.ndarray
+    injected: np.ndarray  # per item, how many tricks it tried: each costs the injection penalty
     taste: Taste
     query: str
     wanted: list[str]
@@ -142,7 +142,7 @@ class Pipeline:
         shown = [candidates[i] for i in kept]
         views, labels, forced = [], [], []
         paid = np.zeros(len(shown), dtype=bool)
-        injected = np.zeros(len(shown), dtype=bool)
+        injected = np.zeros(len(shown))
         tags = [facts.genres(v) for v in shown]
         for j, item in enumerate(shown):
             view, attempts = scoring_view(item)
@@ -161,11 +161,11 @@ class Pipeline:
             if attempts:
                 item_labels.append(L.INJECTION)
                 item_forced.append(f"demoted: its text tries to instruct the ranking ({attempts[0]})")
-                injected[j] = True
+                injected[j] += 1
             if item.hidden:
                 item_labels.append(L.HIDDEN)
                 item_forced.append(f"demoted: it carried {' and '.join(item.hidden)} (removed)")
-                injected[j] = True
+                injected[j] += 1
             if seen.find(item) is None:
                 item_labels.append(L.NEW)
             labels.append(item_labels)
