@@ -65,12 +65,16 @@ class Item:
         if url and not url.lower().startswith(("http://", "https://")):
             url = ""  # only web links are ever opened
         platforms = raw.get("platforms") or ([platform] if platform else [])
-        hidden = hidden_in(raw.get("title"), raw.get("text") or raw.get("description"), raw.get("creator"))
+        raw_text, raw_creator = raw.get("text") or raw.get("description") or "", raw.get("creator")
+        text, creator = clean_body(raw_text), clean_text(raw_creator)
+        # Only a string the sanitizer changed can have carried a trick: clean input skips the scan.
+        hidden = hidden_in(*(r for r, c in ((raw.get("title"), title), (raw_text, text), (raw_creator, creator))
+                             if r != c))
         return cls(
             item_id=item_id,
             title=title,
-            text=clean_body(raw.get("text") or raw.get("description") or ""),
-            creator=clean_text(raw.get("creator")),
+            text=text,
+            creator=creator,
             source=clean_text(raw.get("source") or platform),
             url=url,
             sponsored=_truthy(raw.get("sponsored", False)),
