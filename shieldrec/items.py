@@ -27,7 +27,7 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
-def hidden_in(*values: Any) -> list[str]:
+def tricks_in(*values: Any) -> list[str]:
     """Every hostile trick found in any of `values`, each named once."""
     return list(dict.fromkeys(kind for v in values for kind in hidden_controls(v)))
 
@@ -46,7 +46,7 @@ class Item:
     platforms: list[str] = field(default_factory=list)
     # What the sanitizer removed that only a hostile sender puts in (terminal escapes, bidi
     # overrides): cleaning makes the text safe, this keeps the attempt visible to the ranking.
-    hidden: list[str] = field(default_factory=list)
+    tricks: list[str] = field(default_factory=list)
 
     @classmethod
     def from_untrusted(cls, raw: Any, *, platform: str = "") -> "Item":
@@ -68,7 +68,7 @@ class Item:
         raw_text, raw_creator = raw.get("text") or raw.get("description") or "", raw.get("creator")
         text, creator = clean_body(raw_text), clean_text(raw_creator)
         # Only a string the sanitizer changed can have carried a trick: clean input skips the scan.
-        hidden = hidden_in(*(r for r, c in ((raw.get("title"), title), (raw_text, text), (raw_creator, creator))
+        tricks = tricks_in(*(r for r, c in ((raw.get("title"), title), (raw_text, text), (raw_creator, creator))
                              if r != c))
         return cls(
             item_id=item_id,
@@ -80,13 +80,13 @@ class Item:
             sponsored=_truthy(raw.get("sponsored", False)),
             meta=clean_meta(meta),
             platforms=[clean_text(p, 100) for p in platforms if p][:20],
-            hidden=hidden,
+            tricks=tricks,
         )
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        if not self.hidden:
-            del out["hidden"]  # the rare case; exports and snapshots stay as they were
+        if not self.tricks:
+            del out["tricks"]  # the rare case; exports and snapshots stay as they were
         return out
 
     @property

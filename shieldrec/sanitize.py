@@ -72,8 +72,9 @@ def clean_text(value: Any, max_len: int = FIELD_MAX, *, multiline: bool = False)
 
 
 # What in a string can only be there to act on a terminal or to show a reader something other
-# than what a program reads; ordinary zero-width joiners and stray controls are not on this list.
-_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
+# than what a program reads. Not on this list: zero-width joiners (emoji, Persian), bidi marks,
+# embeddings and isolates (platforms wrap right-to-left names in them), stray controls.
+_BIDI = re.compile("[\u202d\u202e]")
 _TAGS = re.compile("[\U000e0000-\U000e007f]")
 
 

@@ -89,7 +89,7 @@ def _absorb(into: Item, item: Item, platform: str) -> None:
     into.meta.setdefault("source_ids", {})[platform] = item.item_id
     # Paid anywhere means paid: one platform's disclosure covers the same item elsewhere.
     into.sponsored = into.sponsored or item.sponsored
-    into.hidden = list(dict.fromkeys([*into.hidden, *item.hidden]))
+    into.tricks = list(dict.fromkeys([*into.tricks, *item.tricks]))
     for attr in ("text", "creator", "url"):
         if not getattr(into, attr) and getattr(item, attr):
             setattr(into, attr, getattr(item, attr))

@@ -12,7 +12,7 @@ from dataclasses import replace
 from functools import lru_cache
 from typing import Any
 
-from shieldrec.items import Item, hidden_in
+from shieldrec.items import Item, tricks_in
 from shieldrec.ranking.sponsorship import flag_set
 from shieldrec.sanitize import (
     FIELD_MAX,
@@ -120,6 +120,6 @@ def sanitize_item(item: Item) -> Item:
         item.title, item.text, item.creator, item.source, item.url, item.item_id, item.sponsored
     ) and meta is item.meta and platforms is item.platforms:
         return item
-    hidden = list(dict.fromkeys([*item.hidden, *hidden_in(item.title, item.text, item.creator)]))
+    tricks = list(dict.fromkeys([*item.tricks, *tricks_in(item.title, item.text, item.creator)]))
     return replace(item, item_id=item_id, title=title, text=text, creator=creator, source=source, url=url,
-                   sponsored=sponsored, meta=meta, platforms=platforms, hidden=hidden)
+                   sponsored=sponsored, meta=meta, platforms=platforms, tricks=tricks)

@@ -162,9 +162,9 @@ class Pipeline:
                 item_labels.append(L.INJECTION)
                 item_forced.append(f"demoted: its text tries to instruct the ranking ({attempts[0]})")
                 injected[j] += 1
-            if item.hidden:
+            if item.tricks:
                 item_labels.append(L.HIDDEN)
-                item_forced.append(f"demoted: it carried {' and '.join(item.hidden)} (removed)")
+                item_forced.append(f"demoted: it carried {' and '.join(item.tricks)} (removed)")
                 injected[j] += 1
             if seen.find(item) is None:
                 item_labels.append(L.NEW)

@@ -143,10 +143,10 @@ async def test_hostile_items_arrive_sanitized(store: Store, demo: DemoServer) ->
     assert "Ignore previous instructions" in hostile["movie-h4"].text
     assert hostile["movie-h3"].title.startswith("[bold red]WATCH NOW")
     # What was cleaned out stays on record, so the ranking can label and demote the sender.
-    assert hostile["movie-h1"].hidden == ["terminal escape codes"]
-    assert hostile["movie-h2"].hidden == ["bidi overrides"]
-    assert hostile["book-h1"].hidden == ["terminal escape codes", "bidi overrides"]
-    assert hostile["movie-h3"].hidden == hostile["movie-h4"].hidden == []
+    assert hostile["movie-h1"].tricks == ["terminal escape codes"]
+    assert hostile["movie-h2"].tricks == ["bidi overrides"]
+    assert hostile["book-h1"].tricks == ["terminal escape codes", "bidi overrides"]
+    assert hostile["movie-h3"].tricks == hostile["movie-h4"].tricks == []
 
 
 async def test_paid_placements_flagged_and_native_and_repeats(store: Store, demo: DemoServer) -> None:

@@ -34,10 +34,10 @@ def test_escapes_controls_bidi_and_zero_width_are_removed(raw: str, expected: st
 
 def test_hostile_tricks_are_named_and_ordinary_text_is_not() -> None:
     assert hidden_controls("\x1b]8;;https://x\x07link\x1b]8;;\x07") == ["terminal escape codes"]
-    assert hidden_controls("abc\u202efed") == ["bidi overrides"]
+    assert hidden_controls("abc\u202efed") == hidden_controls("\u202dabc") == ["bidi overrides"]
     assert hidden_controls("ok\U000e0069\U000e0067") == ["invisible tag characters"]
     # Joiners in emoji and scripts that need them, stray bells and plain markup are not tricks.
-    for fine in ("👩\u200d🔬 Lab", "می\u200cخواهم", "Ding\x07", "[REC]", "Amélie", ""):
+    for fine in ("👩\u200d🔬 Lab", "می\u200cخواهم", "by \u2067سارا\u2069", "\u200fRTL", "Ding\x07", "[REC]", "Amélie", ""):
         assert hidden_controls(fine) == [], fine
 
 
