@@ -44,8 +44,8 @@ class Item:
     meta: dict[str, Any] = field(default_factory=dict)
     # Every platform that returned this item (fan-out de-duplication keeps them all).
     platforms: list[str] = field(default_factory=list)
-    # What the sanitizer removed that only a hostile sender puts in (terminal escapes, bidi
-    # overrides): cleaning makes the text safe, this keeps the attempt visible to the ranking.
+    # What the sanitizer removed that only a hostile sender puts in (`hidden_controls`): cleaning
+    # makes the text safe, this keeps the attempt visible to the ranking.
     tricks: list[str] = field(default_factory=list)
 
     @classmethod

@@ -5,7 +5,7 @@ from __future__ import annotations
 SPONSORED = "sponsored"  # the platform says it is a paid placement
 NATIVE_AD = "native ad?"  # not flagged, but its text reads like one
 INJECTION = "injection attempt"  # its text tries to instruct the agent
-HIDDEN = "hidden codes removed"  # it carried terminal escapes or bidi tricks, now cleaned out
+HIDDEN = "hidden codes removed"  # it carried escapes, bidi overrides or tag characters, now cleaned out
 NEW = "new to you"  # nothing in the user's history matches it
 
 ALL = (SPONSORED, NATIVE_AD, INJECTION, HIDDEN, NEW)
