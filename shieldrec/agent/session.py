@@ -124,7 +124,9 @@ class AgentSession:
         if self._embedder is None:
             from shieldrec.ranking import Embedder
 
-            self._embedder = Embedder(cache=self.store.embeddings, device=self.settings.embedding_device)
+            # Every vector this profile's requests use is marked as its own, for `forget`.
+            self._embedder = Embedder(cache=self.store.embeddings.owned_by(self.profile.id),
+                                      device=self.settings.embedding_device)
         return self._embedder
 
     def warm_up(self) -> None:
@@ -340,6 +342,6 @@ class AgentSession:
         if not self.turns:
             return
         prefs = self.store.preferences(self.profile)
-        history = self.store.history(self.profile)
+        history = self.store.history_since(self.profile, min(turn.at for turn in self.turns))
         for turn in self.turns:
             apply_profile(turn, prefs, history)

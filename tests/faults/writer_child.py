@@ -1,0 +1,43 @@
+"""A stand-in for the app's write paths, run as its own process by the fault tests.
+
+    python writer_child.py PROFILE MODE [SECONDS]
+
+MODE `feedback`: likes, undoes every other like, and blocks, through the same functions the
+app calls; after each commit it prints `ack <kind> <id>` and flushes, so the parent knows
+exactly which writes were acknowledged. It runs until killed or for SECONDS.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from shieldrec.agent.feedback import record_block, record_event, undo
+from shieldrec.items import Item
+from shieldrec.store import Store
+
+
+def main() -> None:
+    name, mode = sys.argv[1], sys.argv[2]
+    seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 3600.0
+    store = Store()
+    profile = store.profile(name)
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:
+        n += 1
+        item = Item(item_id=f"w{n}", title=f"Writer item {n}", creator=f"Writer creator {n % 7}",
+                    meta={"genres": ["Drama", f"tag{n % 5}"]})
+        fb = record_event(store, profile, item, "like", "something calm")
+        print(f"ack event {fb.event_id}", flush=True)
+        if mode == "feedback" and n % 2 == 0:
+            undo(store, profile, fb)
+            print(f"ack undo {fb.event_id}", flush=True)
+        if n % 5 == 0:
+            block = record_block(store, profile, "topic", f"blocked-{n}")
+            print(f"ack pref {block.preference_id}", flush=True)
+    store.close()
+
+
+if __name__ == "__main__":
+    main()
