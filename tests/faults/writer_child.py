@@ -1,10 +1,11 @@
 """A stand-in for the app's write paths, run as its own process by the fault tests.
 
-    python writer_child.py PROFILE MODE [SECONDS]
+    python writer_child.py PROFILE MODE [SECONDS [PAUSE]]
 
 MODE `feedback`: likes, undoes every other like, and blocks, through the same functions the
-app calls; after each commit it prints `ack <kind> <id>` and flushes, so the parent knows
-exactly which writes were acknowledged. It runs until killed or for SECONDS.
+app calls; `likes`: likes only. After each commit it prints `ack <kind> <id>` and flushes, so
+the parent knows exactly which writes were acknowledged (and `undoing <id>` before an undo). It runs until killed or for SECONDS,
+waiting PAUSE seconds between actions.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from shieldrec.store import Store
 def main() -> None:
     name, mode = sys.argv[1], sys.argv[2]
     seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 3600.0
+    pause = float(sys.argv[4]) if len(sys.argv) > 4 else 0.0
     store = Store()
     profile = store.profile(name)
     end = time.monotonic() + seconds
@@ -31,11 +33,14 @@ def main() -> None:
         fb = record_event(store, profile, item, "like", "something calm")
         print(f"ack event {fb.event_id}", flush=True)
         if mode == "feedback" and n % 2 == 0:
+            print(f"undoing {fb.event_id}", flush=True)  # from here on, the event may be gone
             undo(store, profile, fb)
             print(f"ack undo {fb.event_id}", flush=True)
-        if n % 5 == 0:
+        if mode == "feedback" and n % 5 == 0:
             block = record_block(store, profile, "topic", f"blocked-{n}")
             print(f"ack pref {block.preference_id}", flush=True)
+        if pause:
+            time.sleep(pause)
     store.close()
 
 
