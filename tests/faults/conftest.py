@@ -29,38 +29,35 @@ def start_writer(profile: str, mode: str, seconds: float, pause: float = 0.0) ->
     )
 
 
-def acknowledged(lines: list[str]) -> dict[str, set[int]]:
-    """From the writer's `ack <kind> <id>` lines, replayed in order (an undone event's id is
-    used again by the next one): the event and block ids that must be there ("event",
-    "pref"), those that must be gone ("gone"), and an event whose undo was cut short
-    ("either")."""
-    state: dict[str, set[int]] = {"event": set(), "pref": set(), "gone": set(), "either": set()}
+def acknowledged(lines: list[str]) -> dict[str, set[str]]:
+    """From the writer's lines: the liked item ids and blocked values that must be there
+    ("event", "pref"), the liked items that must be gone ("gone"), and those whose undo was
+    cut short ("either")."""
+    state: dict[str, set[str]] = {"event": set(), "pref": set(), "gone": set(), "either": set()}
     for line in lines:
         parts = line.split()
-        if len(parts) == 3 and parts[0] == "ack" and parts[2].isdigit():
-            kind, ident = parts[1], int(parts[2])
+        if len(parts) == 3 and parts[0] == "ack" and parts[1] in ("event", "undo", "pref"):
+            kind, ident = parts[1], parts[2]
             if kind == "event":
                 state["event"].add(ident)
-                state["gone"].discard(ident)
-                state["either"].discard(ident)
             elif kind == "undo":
                 state["either"].discard(ident)
                 state["gone"].add(ident)
-            elif kind == "pref":
+            else:
                 state["pref"].add(ident)
-        elif len(parts) == 2 and parts[0] == "undoing" and parts[1].isdigit():
-            state["event"].discard(int(parts[1]))
-            state["either"].add(int(parts[1]))
+        elif len(parts) == 2 and parts[0] == "undoing":
+            state["event"].discard(parts[1])
+            state["either"].add(parts[1])
     return state
 
 
-def check_acknowledged(store: "Store", profile: "Profile", acks: dict[str, set[int]]) -> None:  # noqa: F821
+def check_acknowledged(store: "Store", profile: "Profile", acks: dict[str, set[str]]) -> None:  # noqa: F821
     """Every acknowledged write is there; every acknowledged undo is gone."""
-    events = {ev.id for ev in store.history(profile)}
-    prefs = {p.id for p in store.preferences(profile)}
-    assert acks["event"] <= events, f"acknowledged likes lost: {sorted(acks['event'] - events)[:10]}"
-    assert not acks["gone"] & events, "acknowledged undos came back"
-    assert acks["pref"] <= prefs, f"acknowledged blocks lost: {sorted(acks['pref'] - prefs)[:10]}"
+    items = {ev.item.item_id for ev in store.history(profile)}
+    blocked = {p.value for p in store.preferences(profile) if p.kind == "block"}
+    assert acks["event"] <= items, f"acknowledged likes lost: {sorted(acks['event'] - items)[:10]}"
+    assert not acks["gone"] & items, "acknowledged undos came back"
+    assert acks["pref"] <= blocked, f"acknowledged blocks lost: {sorted(acks['pref'] - blocked)[:10]}"
 
 
 @pytest.fixture

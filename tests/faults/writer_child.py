@@ -3,13 +3,14 @@
     python writer_child.py PROFILE MODE [SECONDS [PAUSE]]
 
 MODE `feedback`: likes, undoes every other like, and blocks, through the same functions the
-app calls; `likes`: likes only. After each commit it prints `ack <kind> <id>` and flushes, so
+app calls; `likes`: likes only. After each commit it prints `ack <kind> <item id or blocked value>` and flushes, so
 the parent knows exactly which writes were acknowledged (and `undoing <id>` before an undo). It runs until killed or for SECONDS,
 waiting PAUSE seconds between actions.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -28,17 +29,18 @@ def main() -> None:
     n = 0
     while time.monotonic() < end:
         n += 1
-        item = Item(item_id=f"w{n}", title=f"Writer item {n}", creator=f"Writer creator {n % 7}",
+        item = Item(item_id=f"w{os.getpid()}-{n}", title=f"Writer item {n}", creator=f"Writer creator {n % 7}",
                     meta={"genres": ["Drama", f"tag{n % 5}"]})
         fb = record_event(store, profile, item, "like", "something calm")
-        print(f"ack event {fb.event_id}", flush=True)
+        print(f"ack event {item.item_id}", flush=True)
         if mode == "feedback" and n % 2 == 0:
-            print(f"undoing {fb.event_id}", flush=True)  # from here on, the event may be gone
+            print(f"undoing {item.item_id}", flush=True)  # from here on, the event may be gone
             undo(store, profile, fb)
-            print(f"ack undo {fb.event_id}", flush=True)
+            print(f"ack undo {item.item_id}", flush=True)
         if mode == "feedback" and n % 5 == 0:
-            block = record_block(store, profile, "topic", f"blocked-{n}")
-            print(f"ack pref {block.preference_id}", flush=True)
+            value = f"blocked-{os.getpid()}-{n}"
+            record_block(store, profile, "topic", value)
+            print(f"ack pref {value}", flush=True)
         if pause:
             time.sleep(pause)
     store.close()
