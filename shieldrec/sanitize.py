@@ -94,6 +94,23 @@ def hidden_controls(value: Any) -> list[str]:
     return found
 
 
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deeply lists and objects nest in `value` (1 for a flat one), walked without
+    recursion so a hostile document cannot exhaust the stack; stops counting past `limit`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, (dict, list)):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
 def clean_title(value: Any) -> str:
     return clean_text(value, TITLE_MAX)
 

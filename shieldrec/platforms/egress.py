@@ -27,6 +27,7 @@ from shieldrec.errors import PlatformError
 from shieldrec.platforms import credentials
 from shieldrec.sanitize import clean_text
 from shieldrec.store import Store
+from shieldrec.store.platform_configs import credential_in_url, token_in_url_message
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -288,6 +289,10 @@ class Egress:
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ("http", "https"):
             raise PlatformError(f"{platform}: only http(s) URLs can be requested, not {clean_text(url, 80)!r}")
+        # Checked before anything is audited or sent: a token in a URL would be written down with it.
+        what = credential_in_url(url)
+        if what:
+            raise PlatformError(token_in_url_message(platform, what))
         token = None
         if auth is not None:
             token = self._token_for(platform)

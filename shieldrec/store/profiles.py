@@ -12,7 +12,7 @@ from typing import Any
 
 from shieldrec.errors import InvalidInput, ProfileExists, ProfileNotFound, ShieldRecError
 from shieldrec.items import HistoryEvent, Item, Preference
-from shieldrec.sanitize import clean_text
+from shieldrec.sanitize import clean_text, nesting_depth
 from shieldrec.store.audit import AuditLog
 from shieldrec.store.conversations import Conversations, Message
 from shieldrec.store.db import open_db, tx
@@ -317,32 +317,48 @@ def _profile_texts(doc: dict[str, Any]) -> list[str]:
     return [t for t in out if t]
 
 
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_DEPTH = 32  # a profile nests a handful of levels; a message payload a few more
+
+
 def load_profile_file(path: Path) -> dict[str, Any]:
     """Read a profile file (TOML or JSON) a user wants to import."""
-    import tomllib
-
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from exc
-    if len(raw) > 50 * 1024 * 1024:
-        raise InvalidInput(f"{path} is larger than 50 MB; that is not a profile")
+    return parse_profile_bytes(raw, "toml" if path.suffix.lower() == ".toml" else "json", str(path))
+
+
+def parse_profile_bytes(raw: bytes, kind: str, where: str) -> Any:
+    """A profile document from the bytes of a file or standard input (`kind`: json or toml);
+    every way it can be unreadable is an InvalidInput naming `where`."""
+    import tomllib
+
+    if len(raw) > MAX_FILE_BYTES:
+        raise InvalidInput(f"{where} is larger than 50 MB; that is not a profile")
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path} is not UTF-8 text") from exc
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{where} is not UTF-8 text") from None
     try:
-        if path.suffix.lower() == ".toml":
-            return tomllib.loads(text)
-        return json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {exc}") from exc
+        data = tomllib.loads(text) if kind == "toml" else json.loads(text)
+    except RecursionError:
+        raise InvalidInput(f"{where} is nested too deeply to be a profile") from None
+    except (tomllib.TOMLDecodeError, ValueError) as exc:
+        raise InvalidInput(f"{where} is not valid {kind.upper()}: {clean_text(str(exc), 200)}") from None
+    if nesting_depth(data, MAX_DEPTH) > MAX_DEPTH:
+        raise InvalidInput(f"{where} is nested too deeply to be a profile (more than {MAX_DEPTH} levels)")
+    return data
 
 
 def parse_profile_document(data: Any) -> dict[str, Any]:
     """Check a whole profile document; raise InvalidInput naming the first bad entry."""
     if not isinstance(data, dict):
         raise InvalidInput("a profile document must be an object")
+    if nesting_depth(data, MAX_DEPTH) > MAX_DEPTH:
+        raise InvalidInput(f"the profile is nested too deeply (more than {MAX_DEPTH} levels)")
     fmt = data.get("format", EXPORT_FORMAT)
     if fmt != EXPORT_FORMAT:
         raise InvalidInput(f"not a ShieldRec profile (format {fmt!r})")
