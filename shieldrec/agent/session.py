@@ -135,7 +135,10 @@ class AgentSession:
 
     def warm_up(self) -> None:
         """Load the embedding model now (blocking: call it from a worker thread)."""
+        from shieldrec.platforms.public_words import warm
+
         self.embedder.load()
+        warm()  # the word lists that decide what may be sent
         self.model_ready = True
 
     # -- asking ---------------------------------------------------------------------------

@@ -86,6 +86,7 @@ def _function_words(lang: str) -> frozenset[str]:
     return frozenset(w for w, f in frequencies.items() if f >= 10 ** (FUNCTION_ZIPF - 9))
 
 
+@functools.lru_cache(maxsize=8192)
 def languages_for(word: str) -> tuple[str, ...]:
     if _LATIN_WORD.match(word):
         return LATIN
@@ -99,9 +100,9 @@ def guess_language(words: Collection[str]) -> str:
     """The checked language whose list knows most of `words` (English on a tie): whose
     articles and pronouns are not worth sending."""
     best, best_known = "en", -1
-    for lang in ("en", *(lang for _, langs in _SCRIPTS for lang in langs), *LATIN[1:]):
-        frequencies = _frequencies(lang) if any(lang in languages_for(w) for w in words) else None
-        known = sum(1 for w in words if frequencies is not None and w in frequencies)
+    for lang in dict.fromkeys(["en", *(lang for w in words for lang in languages_for(w))]):
+        frequencies = _frequencies(lang) or {}
+        known = sum(1 for w in words if w in frequencies)
         if known > best_known:
             best, best_known = lang, known
     return best
@@ -124,6 +125,12 @@ def is_public(word: str, vocabulary: Collection[str] = (), language: str = "en")
         if frequencies is not None and base in frequencies:
             return True
     return False
+
+
+def warm() -> None:
+    """Load the word lists now (about half a second, once per process), off the caller's clock."""
+    for lang in LATIN:
+        _function_words(lang)
 
 
 def catalogue_words(texts: Collection[str]) -> frozenset[str]:

@@ -183,3 +183,28 @@ async def test_a_second_question_while_the_first_is_ranked_and_feedback_meanwhil
     assert set(liked) <= {ev.item.item_id for ev in store.history(maya)}
     assert store.embeddings.count() > 40
     assert _integrity(store.path) == "ok"
+
+
+def test_a_writer_that_never_lets_go_is_a_clear_message_and_nothing_is_written(
+        home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from shieldrec.cli import cli
+    from shieldrec.store import db
+
+    monkeypatch.setattr(db, "BUSY_TIMEOUT_MS", 200)
+    monkeypatch.setattr(db, "BEGIN_RETRIES", 1)
+    holder = sqlite3.connect(home / "data" / "profiles.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another program holding the write lock, and keeping it
+    try:
+        result = CliRunner().invoke(cli, ["profile", "add", "like", "slow cinema", "--profile", "maya"])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert "is busy" in result.output and "Nothing was changed" in result.output
+    store = Store()
+    try:
+        assert "slow cinema" not in {p.value for p in store.preferences(store.profile("maya"))}
+    finally:
+        store.close()
