@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 import time
@@ -220,11 +221,10 @@ class Store:
             "WHERE profile_id = ? AND target = ? AND value = ? AND polarity != 0 GROUP BY item_id",
             [profile.id, target, value],
         ).fetchall()
-        latest.sort(key=lambda r: (r[2], r[1]), reverse=True)
         out: dict[int, tuple[int, list[HistoryEvent]]] = {}
         for polarity in (1, -1):
-            picked = [r[1] for r in latest if r[0] == polarity]
-            out[polarity] = (len(picked), self._events_by_id(picked[:newest]))
+            picked = [(at, event_id) for p, event_id, at in latest if p == polarity]
+            out[polarity] = (len(picked), self._events_by_id([i for _, i in heapq.nlargest(newest, picked)]))
         return out
 
     def _events_by_id(self, ids: list[int]) -> list[HistoryEvent]:

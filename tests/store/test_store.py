@@ -168,3 +168,19 @@ def test_a_corrupt_database_is_reported_not_crashed(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(CorruptDatabase, match="move it aside"):
         Store(path)
+
+
+def test_learning_from_a_like_weighs_the_whole_history_by_each_items_latest_feedback(store: Store) -> None:
+    from shieldrec.agent.feedback import record_event
+    from shieldrec.items import Item
+
+    events = [{"item_id": f"c{n}", "title": f"Comedy {n}", "event": "liked", "at": 1000.0 + n,
+               "meta": {"genres": ["Comedy"]}} for n in range(2000)]
+    # Changed their mind about the first hundred: their latest word is what counts.
+    events += [{"item_id": f"c{n}", "title": f"Comedy {n}", "event": "disliked", "at": 5000.0 + n,
+                "meta": {"genres": ["Comedy"]}} for n in range(100)]
+    profile = store.import_profile({"profile": {"name": "fan"}, "history": events})
+    fb = record_event(store, profile, Item(item_id="new", title="New Comedy", meta={"genres": ["Comedy"]}), "like")
+    [change] = fb.learned
+    assert change.preference.value == "comedy" and change.preference.weight == 0.9
+    assert change.preference.evidence == "liked 'New Comedy', 'Comedy 1999' and 'Comedy 1998' and 1898 more"
