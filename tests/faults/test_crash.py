@@ -40,8 +40,10 @@ def test_sigkill_while_writing_loses_no_acknowledged_write(home: Path, tools: An
             lines.append(line)
         time.sleep(rng.random() * 0.01)
         os.kill(writer.pid, signal.SIGKILL)
-        rest, err = writer.communicate(timeout=30)
-        lines += rest.splitlines()
+        # Through the same buffered reader as the lines above: `communicate` would skip what it holds.
+        lines += writer.stdout.read().splitlines()
+        err = writer.stderr.read() if writer.stderr else ""
+        writer.wait(timeout=30)
         assert writer.returncode == -signal.SIGKILL, err[-1000:]
         assert "Traceback" not in err, err[-2000:]
 
