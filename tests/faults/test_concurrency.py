@@ -155,7 +155,7 @@ async def test_a_second_question_while_the_first_is_ranked_and_feedback_meanwhil
     with DemoServer(catalog=catalog) as demo:  # type: ignore[arg-type]
         ensure_demo_platform(store, maya, demo)
         session = AgentSession(store, maya, settings)
-        session.candidates = 10  # per platform: enough to rank, few to encode
+        session.candidates = 5  # per platform: enough to rank, few to encode
         liked: list[str] = []
         done = threading.Event()
 

@@ -22,7 +22,7 @@ from shieldrec.store import Store
 from shieldrec.store.platform_configs import PlatformConfig
 
 MB = 1024 * 1024
-DEADLINE = 5.0  # seconds each platform gets in these fan-outs
+DEADLINE = 3.0  # seconds each platform gets in these fan-outs
 GOOD = {"items": [{"id": "g1", "title": "An honest answer"}]}
 
 

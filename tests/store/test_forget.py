@@ -42,7 +42,7 @@ async def test_forget_removes_every_vector_the_profile_caused(store: Store, prof
         ensure_demo_platform(store, maya, demo)
         ensure_demo_platform(store, sam, demo)
         session = AgentSession(store, maya, settings)
-        session.candidates = 12
+        session.candidates = 6
         await session.ask("something hopeful, no horror")
         await session.ask("only books")
         session.like(session.turns[0].visible[0].item)
@@ -54,7 +54,7 @@ async def test_forget_removes_every_vector_the_profile_caused(store: Store, prof
         assert len(used_by_maya) > 30
         # Another profile asks the same platform: some vectors are now both profiles'.
         other = AgentSession(store, sam, settings, embedder=None)
-        other.candidates = 12
+        other.candidates = 6
         await other.ask("something hopeful")
     everything = _vectors(store)
     sams = {k for k in everything if store.db.execute(
