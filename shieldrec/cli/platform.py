@@ -198,9 +198,7 @@ def test(name: str, query: str, limit: int, timeout: float, as_json: bool, profi
     import json
 
     from shieldrec.platforms.fanout import run_fan_out
-    from shieldrec.platforms.planning import plan_query
-
-    from shieldrec.platforms.planning import edited_query
+    from shieldrec.platforms.planning import edited_query, plan_query
     from shieldrec.settings import Settings
 
     store = open_store()
