@@ -51,7 +51,7 @@ async def test_forget_removes_every_vector_the_profile_caused(store: Store, prof
                                         str(profiles_dir / "requests.jsonl")])
         assert done.exit_code == 0, done.output
         used_by_maya = _vectors(store)
-        assert len(used_by_maya) > 30
+        assert len(used_by_maya) > 20
         # Another profile asks the same platform: some vectors are now both profiles'.
         other = AgentSession(store, sam, settings, embedder=None)
         other.candidates = 6
