@@ -48,6 +48,13 @@ class LlmSettings:
 
 
 @dataclass
+class PrivacySettings:
+    # What the user sees of the words sent to platforms: "ask" (shown to edit or cancel before
+    # they go), "show" (shown with the answer) or "silent" (only in the audit log).
+    query_review: str = "show"
+
+
+@dataclass
 class TuiSettings:
     theme: str = "textual-dark"
     # Binding id -> key(s), e.g. {"card.like": "l"}; overrides the defaults.
@@ -61,6 +68,7 @@ class Settings:
     ranking: RankingSettings = field(default_factory=RankingSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
     tui: TuiSettings = field(default_factory=TuiSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
 
     @classmethod
     def load(cls, path: Path | None = None) -> "Settings":
@@ -98,10 +106,13 @@ class Settings:
                     kwargs[f.name] = type(current)(value) if isinstance(current, (int, float)) and not isinstance(current, bool) else value
             return kind(**kwargs)
 
-        base = build(cls, {k: v for k, v in raw.items() if k not in ("ranking", "llm", "tui")})
+        base = build(cls, {k: v for k, v in raw.items() if k not in ("ranking", "llm", "tui", "privacy")})
         base.ranking = build(RankingSettings, raw.get("ranking"))
         base.llm = build(LlmSettings, raw.get("llm"))
         base.tui = build(TuiSettings, raw.get("tui"))
+        base.privacy = build(PrivacySettings, raw.get("privacy"))
+        if base.privacy.query_review not in ("ask", "show", "silent"):
+            base.privacy.query_review = "ask"  # a value it cannot read: the most careful one
         return base
 
     def save(self, path: Path | None = None) -> Path:

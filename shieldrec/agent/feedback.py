@@ -70,7 +70,7 @@ def undo(store: Store, profile: Profile, fb: Feedback) -> None:
     if fb.undone:
         raise NothingToUndo(f"'{fb.description}' was already undone")
     with tx(store.db):
-        if fb.event_id is not None and any(ev.id == fb.event_id for ev in store.history(profile)):
+        if fb.event_id is not None and store.has_event(profile, fb.event_id):
             store.remove_event(profile, fb.event_id)
         if fb.preference_id is not None and any(p.id == fb.preference_id for p in store.preferences(profile)):
             store.remove_preference(profile, fb.preference_id)

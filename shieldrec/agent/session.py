@@ -15,7 +15,7 @@ Heavy parts (torch, the embedding model) load on first use, off the caller's thr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -35,6 +35,7 @@ from shieldrec.store.conversations import Conversation, Message
 from shieldrec.store.db import tx
 
 if TYPE_CHECKING:
+    from shieldrec.platforms import Query
     from shieldrec.ranking import Embedder, Pipeline, RankRequest, RankResult, Scorer, Signal
     from shieldrec.ranking.pipeline import Reorder
 
@@ -116,6 +117,9 @@ class AgentSession:
         self.conversation_id: int | None = None
         self._undo: list[Feedback] = []
         self.model_ready = False
+        # With [privacy] query_review = "ask": shows the planned query to the user and returns
+        # what they chose to send (`planning.edited_query`), or None to send nothing.
+        self.review_query: Callable[[Query], Awaitable[Query | None]] | None = None
 
     # -- models ---------------------------------------------------------------------------
 
@@ -124,12 +128,17 @@ class AgentSession:
         if self._embedder is None:
             from shieldrec.ranking import Embedder
 
-            self._embedder = Embedder(cache=self.store.embeddings, device=self.settings.embedding_device)
+            # Every vector this profile's requests use is marked as its own, for `forget`.
+            self._embedder = Embedder(cache=self.store.embeddings.owned_by(self.profile.id),
+                                      device=self.settings.embedding_device)
         return self._embedder
 
     def warm_up(self) -> None:
         """Load the embedding model now (blocking: call it from a worker thread)."""
+        from shieldrec.platforms.public_words import warm
+
         self.embedder.load()
+        warm()  # the word lists that decide what may be sent
         self.model_ready = True
 
     # -- asking ---------------------------------------------------------------------------
@@ -151,6 +160,7 @@ class AgentSession:
 
     async def ask(self, text: str, on_status: StatusCallback | None = None, *, focused: str | None = None) -> Turn:
         from shieldrec.platforms import fan_out, plan_query
+        from shieldrec.platforms.planning import reviewed
         from shieldrec.ranking import Pipeline, RankRequest
 
         text = clean_text(text, 1000)
@@ -161,7 +171,8 @@ class AgentSession:
             reading = await in_thread(self.read, text, focused=focused)
         else:
             reading = self.read(text, focused=focused)
-        query = plan_query(reading.instruction, reading.intent, limit=self.candidates)
+        query = plan_query(reading.instruction, reading.intent, limit=self.candidates, vocabulary=self.catalogue())
+        query = await reviewed(query, self.settings.privacy.query_review, self.review_query)
         fan = await fan_out(self.store, self.profile, query, timeout=self.timeout, on_status=on_status)
 
         history = self.store.history(self.profile)
@@ -200,6 +211,15 @@ class AgentSession:
             head = frozenset(r.item.item_id for r in result.ranking[: max(self.refine_top, self.shown)])
             self._unrefined[turn.message_id] = (request, head)
         return turn
+
+    def catalogue(self) -> frozenset[str]:
+        """Words the platforms themselves sent in this conversation (titles, creators, genres):
+        public, so a follow-up may name them ("more like Vellichor Quandary")."""
+        from shieldrec.platforms.public_words import catalogue_words
+        from shieldrec.ranking.facts import genres
+
+        items = [c.item for t in self.turns for c in t.cards] + [d.item for t in self.turns for d in t.removed]
+        return catalogue_words([text for item in items for text in (item.title, item.creator, *genres(item))])
 
     @property
     def has_language_model(self) -> bool:
@@ -340,6 +360,6 @@ class AgentSession:
         if not self.turns:
             return
         prefs = self.store.preferences(self.profile)
-        history = self.store.history(self.profile)
+        history = self.store.history_since(self.profile, min(turn.at for turn in self.turns))
         for turn in self.turns:
             apply_profile(turn, prefs, history)

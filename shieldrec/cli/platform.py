@@ -198,7 +198,8 @@ def test(name: str, query: str, limit: int, timeout: float, as_json: bool, profi
     import json
 
     from shieldrec.platforms.fanout import run_fan_out
-    from shieldrec.platforms.planning import plan_query
+    from shieldrec.platforms.planning import edited_query, plan_query
+    from shieldrec.settings import Settings
 
     store = open_store()
     prof = resolve_profile(store, profile_name)
@@ -206,6 +207,12 @@ def test(name: str, query: str, limit: int, timeout: float, as_json: bool, profi
         cfg = store.platforms.get(prof.id, name)
         cfg.enabled = True  # a test asks even a disabled platform
         planned = plan_query(query, None, limit)
+        if Settings.load().privacy.query_review == "ask":
+            typed = click.prompt(
+                f"About to send {planned.text!r} to {name}. Send these words (edit them, or clear them to "
+                "send only the kind; Ctrl-C sends nothing)", default=planned.text, show_default=False,
+            )
+            planned = edited_query(planned, typed)
         result = run_fan_out(store, prof, planned, [cfg], timeout=timeout)
     entries = {e.id: e for e in store.audit.entries(prof.id)}
     sent = [entries[i].to_dict() for i in result.audit_ids if i in entries]
@@ -232,6 +239,45 @@ def test(name: str, query: str, limit: int, timeout: float, as_json: bool, profi
             click.echo(f"  left out: {note}")
     if name in result.errors:
         raise click.ClickException(result.errors[name])
+
+
+@platform.command("plan")
+@click.argument("instruction")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100), help="Items to ask for.")
+@click.option("--json", "as_json", is_flag=True, help="Print the query as JSON.")
+def plan(instruction: str, limit: int, as_json: bool) -> None:
+    """Show what a search for INSTRUCTION would send to every platform. Nothing is sent.
+
+    Only words known to be public leave the machine: common words of a language ShieldRec
+    checks, genre and format names, words the platforms themselves sent. Names, numbers,
+    unknown words, and whatever is about the people in your life stay home.
+    """
+    import dataclasses
+    import json
+
+    from shieldrec.platforms.planning import plan_query
+
+    planned = plan_query(instruction, None, limit)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(planned), ensure_ascii=False))
+        return
+    click.echo(f"sent: {planned.text!r}" + (f"  kind: {planned.kind}" if planned.kind else "") + f"  limit: {limit}")
+    click.echo("nothing else about you is sent")
+
+
+@platform.command("review")
+@click.argument("mode", required=False, type=click.Choice(("ask", "show", "silent")))
+def review(mode: str | None) -> None:
+    """Show or set what you see of a search before it goes: ask (edit or cancel it each
+    time), show (shown with the answer) or silent (only in `shieldrec audit`)."""
+    from shieldrec.settings import Settings
+
+    with errors_as_click():
+        settings = Settings.load()
+        if mode is not None:
+            settings.privacy.query_review = mode
+            settings.save()
+    click.echo(f"query review: {settings.privacy.query_review}")
 
 
 @platform.command("login")

@@ -12,7 +12,8 @@ from shieldrec.cli.common import atomic_output, errors_as_click, format_option, 
 from shieldrec.errors import InvalidInput
 from shieldrec.items import PREF_KINDS, PREF_TARGETS, Preference
 from shieldrec.settings import Settings
-from shieldrec.store import load_profile_file
+from shieldrec.store import load_profile_file, parse_profile_bytes
+from shieldrec.store.profiles import MAX_FILE_BYTES
 
 
 @click.group()
@@ -142,10 +143,8 @@ def import_(path: Path, name: str | None, replace: bool, if_missing: bool, make_
     store = open_store()
     with errors_as_click():
         if str(path) == "-":
-            try:
-                data = json.loads(sys.stdin.read())
-            except json.JSONDecodeError as exc:
-                raise InvalidInput(f"standard input is not valid JSON: {exc}") from exc
+            raw = click.get_binary_stream("stdin").read(MAX_FILE_BYTES + 1)
+            data = parse_profile_bytes(raw, "json", "standard input")
         else:
             data = load_profile_file(path)
         target = name or (data.get("profile") or {}).get("name") if isinstance(data, dict) else name

@@ -70,11 +70,12 @@ def _writer(fmt: str, out: IO[str]) -> tuple[Callable[[RankResult], None], Calla
     return lambda r: table.writerows(csv_rows(r)), lambda: None
 
 
-def _ranker(settings: Settings, store: Store, with_llm: bool) -> Ranker:
+def _ranker(settings: Settings, store: Store, with_llm: bool, owner: int | None = None) -> Ranker:
     from shieldrec.ranking import Embedder, Pipeline
 
     # The shared cache: a text any command already encoded is never encoded again.
-    embedder = Embedder(store.embeddings, device=settings.embedding_device)
+    # With --profile, the vectors are that profile's: `profile forget` removes them.
+    embedder = Embedder(store.embeddings.owned_by(owner), device=settings.embedding_device)
     if not with_llm:
         return Pipeline(settings.ranking, embedder)
     from shieldrec.llm import build_pipeline
@@ -135,15 +136,17 @@ def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top
     _check_errors(parsed, skip_invalid)
     requests: list[RankRequest] = [r for _, r in parsed.requests]
     store = open_store()
+    owner = None
     if profile_name is not None:
         profile = resolve_profile(store, profile_name)
+        owner = profile.id
         history, preferences = store.history(profile), store.preferences(profile)
         requests = [with_profile(r, history, preferences) for r in requests]
     if output != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise click.ClickException(f"cannot write {output}: its folder does not exist")
     try:
         with errors_as_click():
-            ranker = _ranker(settings, store, with_llm)
+            ranker = _ranker(settings, store, with_llm, owner)
             with atomic_output(output) as out, _progress(len(requests)) as advance:
                 write, finish = _writer(fmt, out)
                 for result in rank_all(ranker, requests, top=top, progress=advance):

@@ -15,7 +15,7 @@ from typing import Any
 from shieldrec.errors import InvalidInput, PlatformError
 from shieldrec.items import Item
 from shieldrec.platforms.egress import Response
-from shieldrec.sanitize import clean_text
+from shieldrec.sanitize import clean_text, nesting_depth
 
 MAX_DEPTH = 20
 MAX_ITEMS = 200
@@ -60,22 +60,6 @@ def check_status(response: Response) -> None:
         raise PlatformError(f"{name}: the platform answered HTTP {status}")
 
 
-def _depth(value: Any, limit: int) -> int:
-    """Nesting depth, walked without recursion so a hostile document cannot exhaust the stack."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if not isinstance(node, (dict, list)):
-            continue
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return deepest
-
-
 def parse_json(response: Response, *, max_depth: int = MAX_DEPTH) -> Any:
     check_status(response)
     name = response.platform
@@ -91,7 +75,7 @@ def parse_json(response: Response, *, max_depth: int = MAX_DEPTH) -> Any:
         kind = clean_text(response.content_type.split(";")[0], 60) or "no content type"
         start = clean_text(text[:40], 40)
         raise PlatformError(f"{name}: the answer is not JSON ({kind}; it starts with {start!r})") from None
-    if _depth(data, max_depth) > max_depth:
+    if nesting_depth(data, max_depth) > max_depth:
         raise PlatformError(f"{name}: the JSON answer is nested too deeply (more than {max_depth} levels)")
     return data
 

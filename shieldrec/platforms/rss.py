@@ -63,7 +63,7 @@ class RssAdapter(Adapter):
 
     def __init__(self, name: str, settings: Any, egress: Any) -> None:
         super().__init__(name, settings, egress)
-        check_web_url(self.settings["url"], "url")
+        check_web_url(self.settings["url"], "url", name)
         self.limits = Limits.from_settings(self.settings)
         self.auth = {"none": None, "bearer": Auth(), "header": Auth(self.settings["auth_header"], "")}[
             self.settings["auth"]

@@ -143,7 +143,6 @@ class Pipeline:
         views, labels, forced = [], [], []
         paid = np.zeros(len(shown), dtype=bool)
         injected = np.zeros(len(shown))
-        tags = [facts.genres(v) for v in shown]
         for j, item in enumerate(shown):
             view, attempts = scoring_view(item)
             views.append(view)
@@ -170,6 +169,7 @@ class Pipeline:
                 item_labels.append(L.NEW)
             labels.append(item_labels)
             forced.append(item_forced)
+        tags = [facts.genres(v) for v in views]  # as scorers may read them: injected tags cut
 
         taste = read_taste(history)
         query = positive_text(intent) or ", ".join(intent.wanted)

@@ -97,3 +97,41 @@ def m001_initial(db: Database) -> None:
         CREATE INDEX messages_conversation ON messages(conversation_id, id);
         """
     )
+
+
+@migrations(name="m002_keyed_embeddings")
+def m002_keyed_embeddings(db: Database) -> None:
+    # Entries were keyed by a plain sha256 of their text, which anyone holding the file could
+    # test a guess against; under the new keys they could never be found again anyway.
+    db.execute("DELETE FROM embeddings")
+    db.execute(
+        "CREATE TABLE embedding_owners ("
+        " profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,"
+        " model_id TEXT NOT NULL,"
+        " content_hash TEXT NOT NULL,"
+        " PRIMARY KEY (profile_id, model_id, content_hash)"
+        ") WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX embedding_owners_entry ON embedding_owners(model_id, content_hash)")
+    db.execute("CREATE TABLE store_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+@migrations(name="m003_history_keys")
+def m003_history_keys(db: Database) -> None:
+    # What each feedback event is about (its tags and creator) and which way it counts, so that
+    # learning from a like reads an index of the events about the same things, not the history.
+    db.execute(
+        "CREATE TABLE history_keys ("
+        " event_id INTEGER NOT NULL REFERENCES history(id) ON DELETE CASCADE,"
+        " profile_id INTEGER NOT NULL,"
+        " target TEXT NOT NULL,"
+        " value TEXT NOT NULL,"
+        " item_id TEXT NOT NULL,"
+        " at REAL NOT NULL,"
+        " polarity INTEGER NOT NULL,"  # 1: the event counts for it, -1: against, 0: neither
+        " PRIMARY KEY (event_id, target, value)"
+        ") WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX history_keys_lookup ON history_keys(profile_id, target, value, item_id, at, polarity)")
+    db.execute("ALTER TABLE history ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX history_unkeyed ON history(profile_id) WHERE keyed = 0")

@@ -243,3 +243,40 @@ async def test_explanations_lead_the_shown_cards_and_a_failing_writer_changes_no
     session.explain = broken
     again = await session.ask("space adventure")
     assert again.cards and not any(r.startswith("written for") for c in again.cards for r in c.reasons)
+
+
+# -- what is sent, as the user chose to see it ------------------------------------------------
+
+
+async def test_ask_mode_shows_the_query_and_sends_what_the_user_chose(session: AgentSession,
+                                                                      demo: DemoServer) -> None:
+    from shieldrec.platforms.planning import QueryCancelled, edited_query
+
+    session.settings.privacy.query_review = "ask"
+    with pytest.raises(QueryCancelled, match="nothing was sent"):  # no way to ask: nothing goes out
+        await session.ask("something hopeful for Zorbulonne, no horror")
+    assert demo.request_log == []
+
+    shown: list[str] = []
+
+    async def review(query: Any) -> Any:
+        shown.append(query.text)
+        return None if len(shown) == 1 else edited_query(query, "hopeful robots")
+
+    session.review_query = review
+    with pytest.raises(QueryCancelled, match="cancelled"):
+        await session.ask("something hopeful for Zorbulonne, no horror")
+    assert demo.request_log == []
+    turn = await session.ask("something hopeful for Zorbulonne, no horror")
+    assert shown == ["hopeful", "hopeful"] and turn.sent == "hopeful robots"
+    assert {e["query"]["q"] for e in demo.request_log if e["path"] == "/v1/recommend"} == {"hopeful robots"}
+
+
+async def test_words_the_platform_sent_may_be_named_in_a_follow_up(session: AgentSession,
+                                                                   demo: DemoServer) -> None:
+    first = await session.ask("space adventure")
+    title = first.visible[0].item.title
+    rare = [w for w in title.lower().split() if w.isalpha() and len(w) > 3]
+    assert set(rare) <= session.catalogue()
+    turn = await session.ask(f"more like {title}")
+    assert turn.sent  # its title's words were the platform's own, so they may go back to it
