@@ -57,18 +57,56 @@ class Removed:
 
 
 @dataclass
+class Check:
+    """One constraint of a request and how far the candidates' metadata let it be applied."""
+
+    what: str  # as the user would say it: "under 120 minutes", "no horror", "for a 9-year-old"
+    missing: str  # what an unchecked candidate lacks: "no running time known"
+    checked: int = 0  # candidates whose metadata could answer it
+    unknown: int = 0  # candidates it could not be checked on: kept, and said so
+    removed: int = 0
+    aside: str = ""  # why it was not applied at all, when it was set aside on purpose
+
+    def note(self) -> str:
+        """What the answer must say about it; "" when it was applied to every candidate."""
+        if self.aside:
+            return f"'{self.what}' set aside: {self.aside}"
+        total = self.checked + self.unknown
+        if not self.unknown:
+            return ""
+        if not self.checked:
+            return f"'{self.what}' not applied: {self.missing} for any of the {total} candidates"
+        return (f"'{self.what}' could not be checked for {self.unknown} of {total} candidates "
+                f"({self.missing}); those were kept")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"constraint": self.what, "checked": self.checked, "unknown": self.unknown,
+                "removed": self.removed, "note": self.note()}
+
+
+@dataclass
 class RankResult:
     request_id: str
     ranking: list[Ranked]
     removed: list[Removed]
     intent: Intent | None = None
+    # Every constraint the request holds, with how far it was applied (see Check.note).
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """What the answer says about constraints it could not apply fully, in words."""
+        return [n for c in self.checks if (n := c.note())]
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "request_id": self.request_id,
             "ranking": [r.to_dict() for r in self.ranking],
             "removed": [r.to_dict() for r in self.removed],
         }
+        if self.notes:
+            out["notes"] = self.notes
+        return out
 
 
 class Scorer(Protocol):
