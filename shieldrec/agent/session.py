@@ -36,6 +36,7 @@ from shieldrec.store.db import tx
 
 if TYPE_CHECKING:
     from shieldrec.ranking import Embedder, Pipeline, RankRequest, RankResult, Scorer, Signal
+    from shieldrec.ranking.types import Check
     from shieldrec.ranking.pipeline import Reorder
 
 log = logging.getLogger(__name__)
@@ -166,7 +167,8 @@ class AgentSession:
 
         history = self.store.history(self.profile)
         preferences = self.store.preferences(self.profile)
-        candidates, dropped = prefilter(fan.items, reading.intent, history, anchor=reading.anchor)
+        checks: list[Check] = []
+        candidates, dropped = prefilter(fan.items, reading.intent, history, anchor=reading.anchor, checks=checks)
         request = RankRequest(
             candidates=candidates, instruction=reading.instruction, history=history, preferences=preferences,
             request_id=f"{self.conversation_id or 0}-{len(self.turns) + 1}", intent=reading.intent,
@@ -193,6 +195,8 @@ class AgentSession:
             sent=query.text,
             note=reading.note,
             more=max(0, len(result.ranking) - self.shown),
+            notes=[n for c in [*checks, *result.checks] if (n := c.note())],
+            anchor=reading.anchor,
         )
         self._save(turn)
         self.turns.append(turn)
@@ -252,7 +256,7 @@ class AgentSession:
                 self.conversation_id = self.store.conversations.start(self.profile.id)
             self.store.conversations.add(self.conversation_id, Message(
                 role="user", content=turn.text, payload={"instruction": turn.instruction}, at=turn.at))
-            reply = turn.summary() + (f" {turn.note}" if turn.note else "")
+            reply = " ".join([turn.summary(), *([turn.note] if turn.note else []), *turn.notes])
             turn.message_id = self.store.conversations.add(self.conversation_id, Message(
                 role="agent", content=reply, payload=turn.to_payload(), at=turn.at))
 

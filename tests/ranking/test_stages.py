@@ -60,7 +60,8 @@ def test_hard_filter_reasons_name_what_removed_each_item() -> None:
              Preference(kind="block", target="item", value="blocked one"),
              Preference(kind="block", target="source", value="AdNet"),
              Preference(kind="block", target="topic", value="vampires"),
-             Preference(kind="avoid", target="topic", value="comedy")]  # avoid steers, never removes
+             # what ShieldRec learned steers, never removes (a stated avoid removes: see test_pipeline)
+             Preference(kind="avoid", target="topic", value="comedy", origin="learned")]
     seen = SeenIndex([HistoryEvent(item=item("old", title="seen", creator="x"), event="rated", rating=4)])
     kept, removed = hard_filter(cands, intent=Intent(avoided=["horror"], max_minutes=120), preferences=prefs,
                                 seen=seen, include_consumed=False)
@@ -94,7 +95,7 @@ def test_taste_weights_rating_and_recency() -> None:
 def test_popularity_is_relative_and_needs_two_counts() -> None:
     sig = popularity_signal([item("a", meta={"rating_count": 10}), item("b", meta={"votes": 10_000}), item("c")])
     assert sig.values[1] > 0 > sig.values[0] and sig.values[2] == 0
-    assert sig.reasons[1] == "widely rated (10,000 public ratings)"
+    assert sig.reasons[1] == "more public ratings than is typical here (10,000)"
     assert not popularity_signal([item("a", meta={"rating_count": 10}), item("b")]).values.any()
 
 
