@@ -141,3 +141,23 @@ def test_nonsense_numbers_do_not_poison_the_ranking(pipeline) -> None:
     assert len(result.ranking) == 2
     assert all(np.isfinite(r.score) for r in result.ranking)
     assert "sponsored" not in result.ranking[0].labels + result.ranking[1].labels
+
+
+def test_evidence_is_the_items_own_words_and_tags() -> None:
+    from shieldrec.ranking import evidence
+
+    grief = item("g", text="About grief, but never depressing: a warm story of a family finding its way back.")
+    assert evidence.mentions(grief.text, "depressing") == ""  # negated: "never depressing" is no evidence
+    assert evidence.mentions(grief.text, "family stories") == "family"
+    plot = item("p", text="The gang massacred the village, tortured the survivors and murdered the priest.")
+    gore = evidence.content_for("gory violence")
+    assert gore is not None and gore.name == "gore"
+    assert evidence.term_evidence(plot, (), "nothing violent") == (
+        "its description mentions 'massacred', 'tortured', 'murdered'")
+    assert evidence.term_evidence(item("t", meta={"genres": ["Slasher"]}), ("Slasher",), "violent") == "tagged Slasher"
+    thin = item("b", title="Dune", creator="Frank Herbert")
+    assert evidence.is_thin(thin) and not evidence.is_thin(plot, ("Drama",))
+    family = item("f", meta={"genres": ["Family Film", "Comedy"]})
+    assert evidence.audience(family, ("Family Film", "Comedy")).min_age == 0
+    assert evidence.audience(item("r", meta={"certification": "PG-13"}), ()).evidence == "rated PG-13"
+    assert evidence.audience(thin, ()).min_age is None
