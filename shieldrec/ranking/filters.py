@@ -112,6 +112,7 @@ class _Rule:
 
     check: Check
     test: Callable[[Item, tuple[str, ...]], tuple[bool | None, str]]  # (removed? / None: unknown, reason)
+    caveat: str = ""  # said on the card of an item it could not be checked on, when that matters there
 
 
 def _rules(intent: Intent, avoids: Sequence[Preference]) -> list[_Rule]:
@@ -173,7 +174,8 @@ def _rules(intent: Intent, avoids: Sequence[Preference]) -> list[_Rule]:
                 return None, ""
             unfit = seen.min_age > age
             return unfit, f"removed: {seen.evidence}, not for {whom}" if unfit else ""
-        rules.append(_Rule(Check(f"for {whom}", "nothing in their metadata says who they suit"), suits))
+        rules.append(_Rule(Check(f"for {whom}", "nothing in their metadata says who they suit"), suits,
+                           caveat=f"not checked for {whom}: its metadata does not say who it suits"))
     return rules
 
 
@@ -218,8 +220,8 @@ def filter_candidates(
                 verdict, why = rule.test(item, tags)
                 if verdict is None:
                     rule.check.unknown += 1
-                    if rule.check.what.startswith("for "):  # who it suits matters on the card itself
-                        caveats.append(f"not checked {rule.check.what}: its metadata does not say who it suits")
+                    if rule.caveat:
+                        caveats.append(rule.caveat)
                     continue
                 rule.check.checked += 1
                 if verdict:
