@@ -153,6 +153,7 @@ class AgentSession:
     async def ask(self, text: str, on_status: StatusCallback | None = None, *, focused: str | None = None) -> Turn:
         from shieldrec.platforms import fan_out, plan_query
         from shieldrec.ranking import Pipeline, RankRequest
+        from shieldrec.ranking.types import constraint_notes
 
         text = clean_text(text, 1000)
         if not text:
@@ -195,7 +196,7 @@ class AgentSession:
             sent=query.text,
             note=reading.note,
             more=max(0, len(result.ranking) - self.shown),
-            notes=[n for c in [*checks, *result.checks] if (n := c.note())],
+            notes=constraint_notes([*checks, *result.checks]),
             anchor=reading.anchor,
         )
         self._save(turn)

@@ -97,7 +97,7 @@ def prefilter(
     from shieldrec.ranking.types import Check  # the ranking's account of constraints, loaded with it
 
     plural = _PLURAL.get(wanted_kind, wanted_kind)
-    check = Check(f"only {plural}", "nothing in their metadata says what kind of thing they are")
+    check = Check(f"only {plural}", "no kind stated")
     kept: list[Item] = []
     out: list[tuple[Item, str]] = []
     for item in items:

@@ -115,8 +115,9 @@ class Turn:
 
     @property
     def withheld(self) -> list[Dropped]:
-        """Everything kept from the list: the shield's removals and what feedback took out since."""
-        return self.removed + [Dropped(c.item, c.hidden) for c in self.cards if c.hidden]
+        """Everything kept from the list: what feedback took out since (the user's latest doing, so
+        first), then the shield's removals."""
+        return [Dropped(c.item, c.hidden) for c in self.cards if c.hidden] + self.removed
 
     def card(self, item_id: str) -> Card | None:
         return next((c for c in self.cards if c.item.item_id == item_id), None)

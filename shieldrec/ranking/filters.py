@@ -136,10 +136,13 @@ def _rules(intent: Intent, avoids: Sequence[Preference]) -> list[_Rule]:
             return (False if judged else None), ""
         return test
 
-    missing = "no tags or description to check it by"
+    missing = "no tags or description"
     for term in intent.avoided:
         rules.append(_Rule(Check(f"no {term}", missing), content(term, f"you said no {term}")))
+    said = {t.lower() for t in intent.avoided}
     for p in avoids:
+        if p.value.lower() in said:
+            continue  # "no horror" said now already holds what a standing "avoid horror" would
         rules.append(_Rule(Check(f"you avoid {p.value}", missing), content(p.value, f"you avoid {p.value}")))
     if intent.max_minutes is not None:
         limit = intent.max_minutes
@@ -174,7 +177,7 @@ def _rules(intent: Intent, avoids: Sequence[Preference]) -> list[_Rule]:
                 return None, ""
             unfit = seen.min_age > age
             return unfit, f"removed: {seen.evidence}, not for {whom}" if unfit else ""
-        rules.append(_Rule(Check(f"for {whom}", "nothing in their metadata says who they suit"), suits,
+        rules.append(_Rule(Check(f"for {whom}", "no age rating or children's genre"), suits,
                            caveat=f"not checked for {whom}: its metadata does not say who it suits"))
     return rules
 
@@ -216,6 +219,8 @@ def filter_candidates(
                 reason = f"removed: already in your history ({_history_event(ev)})"
         caveats: list[str] = []
         if not reason:
+            # Every rule sees every item, so each account counts the same candidates; the first
+            # rule that removes the item names the reason.
             for rule in rules:
                 verdict, why = rule.test(item, tags)
                 if verdict is None:
@@ -224,10 +229,9 @@ def filter_candidates(
                         caveats.append(rule.caveat)
                     continue
                 rule.check.checked += 1
-                if verdict:
+                if verdict and not reason:
                     rule.check.removed += 1
                     reason = why
-                    break
         if reason:
             out.removed.append(Removed(item, reason))
         else:

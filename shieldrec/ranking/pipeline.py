@@ -66,6 +66,7 @@ class _Prepared:
     avoids: list[Preference]
     tags: list[tuple[str, ...]] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
+    unchecked: frozenset[str] = frozenset()  # ids of items a constraint could not be checked on
     texts: list[str] = field(default_factory=list)
 
 
@@ -190,6 +191,7 @@ class Pipeline:
             request=view_request, intent=intent, shown=shown, removed=removed, labels=labels, forced=forced,
             paid=paid, injected=injected, taste=taste, query=query, wanted=wanted, avoided=avoided,
             likes=likes, avoids=avoids, tags=tags, checks=done.checks,
+            unchecked=frozenset(shown[j].item_id for j in done.caveats),
         )
         if shown:
             prep.texts = [
@@ -263,6 +265,9 @@ class Pipeline:
             r.labels = list(dict.fromkeys([*p.labels[j], *(x for x in r.labels if x in L.ALL)]))
             r.item = p.shown[j]
             out.append(r)
+        # What the user asked for is shown first where it could be checked ("for my 7-year-old": a
+        # film tagged Family before one whose metadata says nothing of who it suits).
+        out.sort(key=lambda r: r.item.item_id in p.unchecked)
         return RankResult(request.request_id, out, p.removed, p.intent, p.checks)
 
     def _reordered(self, request: RankRequest, ranked: list[Ranked], index: dict[int, int]) -> list[Ranked] | None:

@@ -67,17 +67,33 @@ class Check:
     removed: int = 0
     aside: str = ""  # why it was not applied at all, when it was set aside on purpose
 
-    def note(self) -> str:
-        """What the answer must say about it; "" when it was applied to every candidate."""
+    def note(self, what: str = "") -> str:
+        """What the answer must say about it; "" when it was applied to every candidate. `what`
+        names several constraints that share this account."""
+        what = what or f"'{self.what}'"
         if self.aside:
-            return f"'{self.what}' set aside: {self.aside}"
+            return f"{what} set aside: {self.aside}"
         total = self.checked + self.unknown
         if not self.unknown:
             return ""
         if not self.checked:
-            return f"'{self.what}' not applied: {self.missing} for any of the {total} candidates"
-        return (f"'{self.what}' could not be checked for {self.unknown} of {total} candidates "
+            return f"{what} not applied: {self.missing} for any of the {total} candidates"
+        return (f"{what} could not be checked for {self.unknown} of {total} candidates "
                 f"({self.missing}); those were kept")
+
+
+def constraint_notes(checks: list[Check]) -> list[str]:
+    """One line per account: "'no horror' and 'you avoid gory violence' could not be checked for
+    27 of 59 candidates (...)" rather than the same count twice."""
+    groups: dict[tuple[str, int, int, str], list[Check]] = {}
+    for c in checks:
+        if c.note():
+            groups.setdefault((c.missing, c.checked, c.unknown, c.aside), []).append(c)
+    out = []
+    for same in groups.values():
+        names = [f"'{c.what}'" for c in same]
+        out.append(same[0].note(names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]))
+    return out
 
     def to_dict(self) -> dict[str, Any]:
         return {"constraint": self.what, "checked": self.checked, "unknown": self.unknown,
@@ -96,7 +112,7 @@ class RankResult:
     @property
     def notes(self) -> list[str]:
         """What the answer says about constraints it could not apply fully, in words."""
-        return [n for c in self.checks if (n := c.note())]
+        return constraint_notes(self.checks)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

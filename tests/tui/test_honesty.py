@@ -144,6 +144,8 @@ async def test_age_is_a_constraint_where_metadata_allows_and_said_where_not(sess
         assert seen.min_age is None or seen.min_age <= 7
         if seen.min_age is None:  # the card itself says it was not checked
             assert any(r.startswith("not checked for a 7-year-old") for r in card.reasons)
+    unchecked = [any(r.startswith("not checked") for r in c.reasons) for c in film.cards]
+    assert unchecked == sorted(unchecked)  # what was checked to suit comes first
 
     book = await session.ask("a hopeful book to read with my daughter who is 9")
     assert book.cards and all(item_kind(c.item) == "book" for c in book.cards)
