@@ -131,7 +131,8 @@ async def test_limits_the_metadata_cannot_check_are_said_in_the_answer(session: 
         if "(you said no violent)" in d.reason and "mentions" in d.reason:
             assert all(w in d.item.text.lower() for w in re.findall(r"'([^']+)'", d.reason))
     # Thin books carry nothing to judge violence by: kept, and counted out loud.
-    assert any(n.startswith("'no violent' could not be checked for") for n in violent.notes)
+    assert any("'no violent'" in n and "could not be checked for" in n and "(no tags or description)" in n
+               for n in violent.notes)
 
 
 async def test_age_is_a_constraint_where_metadata_allows_and_said_where_not(session: AgentSession) -> None:
