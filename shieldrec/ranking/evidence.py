@@ -36,19 +36,20 @@ def _tokens(text: str) -> tuple[str, ...]:
     return tuple(w.lower() for w in _WORD.findall(text))
 
 
-def own_words(item: Item) -> tuple[str, ...]:
-    """The description's words, without those of the title and creator it may repeat."""
-    words = _tokens(item.text)
+@lru_cache(maxsize=16384)
+def _own_count(text: str, title: str, creator: str) -> int:
+    words = _tokens(text)
     if not words:
-        return ()
-    echo = set(_tokens(item.title)) | set(_tokens(item.creator))
-    return tuple(w for w in words if w not in echo)
+        return 0
+    echo = set(_tokens(title)) | set(_tokens(creator))
+    return sum(1 for w in words if w not in echo)
 
 
 def is_thin(item: Item, tags: tuple[str, ...] | None = None) -> bool:
-    """Whether the item carries too little to judge what it is about: no tags, no real description."""
+    """Whether the item carries too little to judge what it is about: no tags, and fewer than
+    THIN_WORDS words of description beyond its own title and creator."""
     tags = facts.genres(item) if tags is None else tags
-    return not tags and len(own_words(item)) < THIN_WORDS
+    return not tags and _own_count(item.text, item.title, item.creator) < THIN_WORDS
 
 
 @lru_cache(maxsize=16384)
@@ -62,11 +63,13 @@ def _stems(text: str) -> tuple[tuple[str, str, bool], ...]:
     return tuple(out)
 
 
+@lru_cache(maxsize=4096)
 def content_words(phrase: str) -> tuple[str, ...]:
     """The stems of `phrase` that can be looked for in a description (not filler, not tiny)."""
     return tuple(dict.fromkeys(stem(w) for w in _tokens(phrase) if len(w) > 3 and w not in _PLAIN))
 
 
+@lru_cache(maxsize=65536)
 def mentions(text: str, phrase: str) -> str:
     """A word of `text` (as written) that says a content word of `phrase`, not negated; or ""."""
     wanted = set(content_words(phrase))
@@ -140,6 +143,7 @@ def content_for(term: str) -> Content | None:
     return None
 
 
+@lru_cache(maxsize=65536)
 def _tag_with(tags: tuple[str, ...], needles: tuple[str, ...]) -> str:
     for tag in tags:
         low = f" {' '.join(_tokens(tag))} "
@@ -151,11 +155,16 @@ def _tag_with(tags: tuple[str, ...], needles: tuple[str, ...]) -> str:
 def content_evidence(item: Item, tags: tuple[str, ...], content: Content) -> str:
     """Why the item shows `content`, in words ("tagged Slasher", "its description mentions 'massacre',
     'tortured'"), or "" when its metadata does not show it."""
+    return _content_evidence(item.text, tags, content)
+
+
+@lru_cache(maxsize=65536)
+def _content_evidence(text: str, tags: tuple[str, ...], content: Content) -> str:
     tag = _tag_with(tags, content.tags)
     if tag:
         return f"tagged {tag}"
     found: dict[str, str] = {}
-    for s, written, negated in _stems(item.text):
+    for s, written, negated in _stems(text):
         if s in content.words and not negated and s not in found:
             found[s] = written.lower()
     if len(found) >= content.needed:
