@@ -203,7 +203,8 @@ def settle(request: RankRequest, result: RankResult, top: int | None) -> RankRes
             f"request {request.request_id!r}: the ranking lost {lost or 'nothing'} and returned {extra or 'nothing'} "
             "extra; this is a bug in ShieldRec, please report it"
         )
-    return RankResult(request_id=request.request_id, ranking=ranking, removed=removed, intent=result.intent)
+    return RankResult(request_id=request.request_id, ranking=ranking, removed=removed, intent=result.intent,
+                      checks=result.checks)
 
 
 def rank_all(

@@ -37,6 +37,7 @@ from shieldrec.store.db import tx
 if TYPE_CHECKING:
     from shieldrec.platforms import Query
     from shieldrec.ranking import Embedder, Pipeline, RankRequest, RankResult, Scorer, Signal
+    from shieldrec.ranking.types import Check
     from shieldrec.ranking.pipeline import Reorder
 
 log = logging.getLogger(__name__)
@@ -162,6 +163,7 @@ class AgentSession:
         from shieldrec.platforms import fan_out, plan_query
         from shieldrec.platforms.planning import reviewed
         from shieldrec.ranking import Pipeline, RankRequest
+        from shieldrec.ranking.types import constraint_notes
 
         text = clean_text(text, 1000)
         if not text:
@@ -177,7 +179,8 @@ class AgentSession:
 
         history = self.store.history(self.profile)
         preferences = self.store.preferences(self.profile)
-        candidates, dropped = prefilter(fan.items, reading.intent, history, anchor=reading.anchor)
+        checks: list[Check] = []
+        candidates, dropped = prefilter(fan.items, reading.intent, history, anchor=reading.anchor, checks=checks)
         request = RankRequest(
             candidates=candidates, instruction=reading.instruction, history=history, preferences=preferences,
             request_id=f"{self.conversation_id or 0}-{len(self.turns) + 1}", intent=reading.intent,
@@ -204,6 +207,8 @@ class AgentSession:
             sent=query.text,
             note=reading.note,
             more=max(0, len(result.ranking) - self.shown),
+            notes=constraint_notes([*checks, *result.checks]),
+            anchor=reading.anchor,
         )
         self._save(turn)
         self.turns.append(turn)
@@ -272,7 +277,7 @@ class AgentSession:
                 self.conversation_id = self.store.conversations.start(self.profile.id)
             self.store.conversations.add(self.conversation_id, Message(
                 role="user", content=turn.text, payload={"instruction": turn.instruction}, at=turn.at))
-            reply = turn.summary() + (f" {turn.note}" if turn.note else "")
+            reply = " ".join([turn.summary(), *([turn.note] if turn.note else []), *turn.notes])
             turn.message_id = self.store.conversations.add(self.conversation_id, Message(
                 role="agent", content=reply, payload=turn.to_payload(), at=turn.at))
 

@@ -103,6 +103,9 @@ class Turn:
     note: str = ""  # how a follow-up was understood
     more: int = 0  # ranked candidates below the cards shown
     refined: bool = False  # re-ranked with the language model after the first answer
+    # Constraints the answer could not apply (fully), in words: "'under 120 minutes' not applied: ..."
+    notes: list[str] = field(default_factory=list)
+    anchor: Item | None = None  # the card a "more like this" started from; follow-ups keep it out
     at: float = field(default_factory=time.time)
     message_id: int | None = None
 
@@ -112,8 +115,9 @@ class Turn:
 
     @property
     def withheld(self) -> list[Dropped]:
-        """Everything kept from the list: the shield's removals and what feedback took out since."""
-        return self.removed + [Dropped(c.item, c.hidden) for c in self.cards if c.hidden]
+        """Everything kept from the list: what feedback took out since (the user's latest doing, so
+        first), then the shield's removals."""
+        return [Dropped(c.item, c.hidden) for c in self.cards if c.hidden] + self.removed
 
     def card(self, item_id: str) -> Card | None:
         return next((c for c in self.cards if c.item.item_id == item_id), None)
@@ -156,6 +160,8 @@ class Turn:
             "note": self.note,
             "more": self.more,
             "refined": self.refined,
+            "notes": self.notes,
+            "anchor": self.anchor.to_dict() if self.anchor is not None else None,
             "at": self.at,
         }
 
@@ -177,6 +183,10 @@ class Turn:
                 continue
         at = raw.get("at")
         more = raw.get("more")
+        try:
+            anchor = Item.from_untrusted(raw["anchor"]) if raw.get("anchor") else None
+        except InvalidInput:
+            anchor = None
         return cls(
             text=clean_text(raw.get("text"), 1000),
             instruction=clean_text(raw.get("instruction"), 1000),
@@ -190,6 +200,8 @@ class Turn:
             note=clean_text(raw.get("note"), 300),
             more=more if isinstance(more, int) and not isinstance(more, bool) else 0,
             refined=raw.get("refined") is True,
+            notes=_strings(raw.get("notes"), 300),
+            anchor=anchor,
             at=float(at) if isinstance(at, (int, float)) and not isinstance(at, bool) else time.time(),
             message_id=message_id,
         )
@@ -204,6 +216,7 @@ def intent_from_payload(raw: Any) -> Intent:
         return v if isinstance(v, (int, float)) and not isinstance(v, bool) else None
 
     min_year, max_year = number("min_year"), number("max_year")
+    age = number("audience_age")
     return Intent(
         raw=clean_text(raw.get("raw"), 3000),
         wanted=_strings(raw.get("wanted"), 300),
@@ -213,6 +226,8 @@ def intent_from_payload(raw: Any) -> Intent:
         min_year=int(min_year) if min_year is not None else None,
         max_year=int(max_year) if max_year is not None else None,
         item_type=clean_text(raw.get("item_type"), 40),
+        audience_age=int(age) if age is not None and 0 <= age < 120 else None,
+        audience=clean_text(raw.get("audience"), 40),
         mood=clean_text(raw.get("mood"), 40),
         public_query=clean_text(raw.get("public_query"), 300),
         source=clean_text(raw.get("source"), 20) or "rules",

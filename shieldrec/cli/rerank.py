@@ -123,9 +123,11 @@ def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top
     \b
     Output (jsonl: one object a line; json: one array of them):
       {"request_id": "r1", "ranking": [{"item_id", "score", "reasons", "labels"}, ...],
-       "removed": [{"item_id", "reason"}, ...]}
+       "removed": [{"item_id", "reason"}, ...], "notes": ["..."]}
     Every candidate appears exactly once, in ranking or in removed; with --top N the
-    ones cut are in removed with the reason "below top N".
+    ones cut are in removed with the reason "below top N". "notes" (present only when
+    there is something to say) names each constraint of the instruction that the
+    candidates' metadata did not let ShieldRec apply to all of them.
     csv: one row per candidate: request_id, rank (1-based; empty when removed), item_id,
     score, reasons and labels (joined with " | "), removed (the reason, when removed).
     """

@@ -20,6 +20,11 @@ from shieldrec.platforms.responses import check_status
 from shieldrec.sanitize import clean_text
 
 
+# Entry fields that tell what kind of thing an entry is: a reading list's feed (Goodreads shelves
+# carry these) names books; an iTunes-tagged feed names podcast episodes.
+_KIND_FIELDS = ("isbn", "isbn13", "num_pages", "book_id", "author_name", "itunes_episode", "itunes_duration")
+
+
 class _Text(HTMLParser):
     """Visible text of an HTML fragment (feed summaries are HTML)."""
 
@@ -112,9 +117,14 @@ class RssAdapter(Adapter):
         tags = [t.get("term") for t in entry.get("tags", []) if t.get("term")]
         if tags:
             meta["tags"] = tags
-        enclosures = [e.get("href") for e in entry.get("enclosures", []) if e.get("href")]
+        enclosures = [e for e in entry.get("enclosures", []) if e.get("href")]
         if enclosures:
-            meta["enclosure"] = enclosures[0]
+            meta["enclosure"] = enclosures[0].get("href")
+            if enclosures[0].get("type"):
+                meta["enclosure_type"] = enclosures[0].get("type")
+        for key in _KIND_FIELDS:  # what a book list's or a podcast's feed says about each entry
+            if entry.get(key):
+                meta[key] = entry[key]
         return Item.from_untrusted({
             "id": item_id,
             "title": html_text(title),

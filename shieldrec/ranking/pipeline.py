@@ -16,14 +16,14 @@ import numpy as np
 
 from shieldrec.intent import Intent
 from shieldrec.items import HistoryEvent, Item, Preference
-from shieldrec.ranking import facts
+from shieldrec.ranking import explain, facts
 from shieldrec.ranking import labels as L
 from shieldrec.ranking.clean import sanitize_item
 from shieldrec.ranking.constraints import parse_instruction, positive_text
 from shieldrec.ranking.diversity import NEAR_DUPLICATE, SIMILAR, mmr
 from shieldrec.ranking.embedder import Embedder
 from shieldrec.ranking.explain import choose_reasons
-from shieldrec.ranking.filters import SeenIndex, hard_filter
+from shieldrec.ranking.filters import SeenIndex, filter_candidates, standing_avoids
 from shieldrec.ranking.fusion import fuse, run_scorers
 from shieldrec.ranking.injection import scoring_view
 from shieldrec.ranking.lexical import lexical_signal
@@ -36,7 +36,7 @@ from shieldrec.ranking.semantic import (
 )
 from shieldrec.ranking.sponsorship import find_paid_markers, platform_says_sponsored
 from shieldrec.ranking.taste import Taste, read_taste
-from shieldrec.ranking.types import Ranked, RankRequest, RankResult, Removed, Scorer
+from shieldrec.ranking.types import Check, Ranked, RankRequest, RankResult, Removed, Scorer
 from shieldrec.sanitize import clean_text
 from shieldrec.settings import RankingSettings, Settings
 from shieldrec.store import Store
@@ -65,6 +65,8 @@ class _Prepared:
     likes: list[Preference]
     avoids: list[Preference]
     tags: list[tuple[str, ...]] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    unchecked: frozenset[str] = frozenset()  # ids of items a constraint could not be checked on
     texts: list[str] = field(default_factory=list)
 
 
@@ -136,9 +138,10 @@ class Pipeline:
         intent = req.intent if req.intent is not None else parse_instruction(instruction)
 
         seen = SeenIndex(history)
-        kept, removed = hard_filter(
+        done = filter_candidates(
             candidates, intent=intent, preferences=prefs, seen=seen, include_consumed=self.settings.include_consumed
         )
+        kept, removed = done.kept, done.removed
         shown = [candidates[i] for i in kept]
         views, labels, forced = [], [], []
         paid = np.zeros(len(shown), dtype=bool)
@@ -170,6 +173,10 @@ class Pipeline:
             labels.append(item_labels)
             forced.append(item_forced)
         tags = [facts.genres(v) for v in views]  # as scorers may read them: injected tags cut
+        for j, item in enumerate(shown):
+            if thin := explain.thin_note(item, tags[j]):
+                forced[j].append(thin)
+            forced[j] += done.caveats.get(j, ())
 
         taste = read_taste(history)
         query = positive_text(intent) or ", ".join(intent.wanted)
@@ -178,13 +185,15 @@ class Pipeline:
         avoids = [p for p in prefs if p.kind == "avoid"]
         # Said now, in so many words: twice the pull of a standing "avoid" preference.
         avoided: list[tuple[str, float, str]] = [(t, 2.0, f"you said no {t}") for t in intent.avoided if t]
-        avoided += [(p.value, p.weight, "which you avoid") for p in avoids if p.target == "topic"]
+        _, asked = standing_avoids(prefs, intent)  # "a horror movie" sets a standing "avoid horror" aside
+        avoided += [(p.value, p.weight, "which you avoid") for p in avoids if p.target == "topic" and p not in asked]
         view_request = replace(req, candidates=views, instruction=instruction, history=history,
                                preferences=prefs, intent=intent)
         prep = _Prepared(
             request=view_request, intent=intent, shown=shown, removed=removed, labels=labels, forced=forced,
             paid=paid, injected=injected, taste=taste, query=query, wanted=wanted, avoided=avoided,
-            likes=likes, avoids=avoids, tags=tags,
+            likes=likes, avoids=avoids, tags=tags, checks=done.checks,
+            unchecked=frozenset(shown[j].item_id for j in done.caveats),
         )
         if shown:
             prep.texts = [
@@ -203,7 +212,7 @@ class Pipeline:
     def _finish(self, p: _Prepared) -> RankResult:
         request, n = p.request, len(p.shown)
         if n == 0:
-            return RankResult(request.request_id, [], p.removed, p.intent)
+            return RankResult(request.request_id, [], p.removed, p.intent, p.checks)
         vectors = self.embedder.encode(p.texts)
         cut = np.cumsum([n, len(p.taste.liked), len(p.taste.disliked), 1 if p.query else 0, len(p.wanted),
                          len(p.avoided)])
@@ -258,7 +267,10 @@ class Pipeline:
             r.labels = list(dict.fromkeys([*p.labels[j], *(x for x in r.labels if x in L.ALL)]))
             r.item = p.shown[j]
             out.append(r)
-        return RankResult(request.request_id, out, p.removed, p.intent)
+        # What the user asked for is shown first where it could be checked ("for my 7-year-old": a
+        # film tagged Family before one whose metadata says nothing of who it suits).
+        out.sort(key=lambda r: r.item.item_id in p.unchecked)
+        return RankResult(request.request_id, out, p.removed, p.intent, p.checks)
 
     def _reordered(self, request: RankRequest, ranked: list[Ranked], index: dict[int, int]) -> list[Ranked] | None:
         """The reorder hook's answer, if it is a permutation of what it was given."""

@@ -182,6 +182,9 @@ class TurnView(Vertical):
         if t.note:
             reply.append("  ")
             reply.append_text(plain(t.note, 400, style="italic"))
+        for line in t.notes:
+            reply.append("\n")
+            reply.append_text(plain(line, 300, style="italic"))
         if t.refined:
             reply.append("\nRe-ranked with the language model.", style="italic")
         if t.sent:
