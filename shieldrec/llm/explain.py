@@ -14,14 +14,19 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
+from shieldrec.errors import LlmUnavailable
 from shieldrec.items import Item
 from shieldrec.llm import prompts
-from shieldrec.llm.runtime import LlmUnavailable, LocalLLM, UsesModel
+from shieldrec.llm.client import LlmClient, UsesModel
 from shieldrec.ranking.injection import find_injection
 from shieldrec.ranking.types import Ranked, RankRequest
 from shieldrec.sanitize import clean_text
 from shieldrec.settings import LlmSettings
+
+if TYPE_CHECKING:
+    from shieldrec.llm.runtime import LocalLLM
 
 log = logging.getLogger(__name__)
 
@@ -88,7 +93,7 @@ class Explainer(UsesModel):
     """Writes sentences for the top of a ranking; instruction-tuned models only, unless
     `allow_base_model` (to exercise the checks: a base model's sentences are rarely kept)."""
 
-    def __init__(self, source: LocalLLM | LlmSettings, *, limit: int = 10, allow_base_model: bool = False) -> None:
+    def __init__(self, source: LlmClient | LocalLLM | LlmSettings, *, limit: int = 10, allow_base_model: bool = False) -> None:
         super().__init__(source)
         self.limit = max(int(limit), 0)
         self.allow_base_model = allow_base_model

@@ -12,14 +12,18 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shieldrec.intent import Intent
 from shieldrec.llm import prompts
-from shieldrec.llm.runtime import LocalLLM
 from shieldrec.llm.schema import OffSchema, parse
 from shieldrec.ranking.constraints import MOODS, parse_instruction
 from shieldrec.ranking.injection import find_injection
 from shieldrec.sanitize import clean_text
+
+if TYPE_CHECKING:
+    from shieldrec.llm.client import LlmClient
+    from shieldrec.llm.runtime import LocalLLM
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +166,7 @@ def from_answer(answer: dict[str, object], text: str, rules: Intent) -> tuple[In
     return intent, dropped
 
 
-def read_instruction(llm: LocalLLM | None, instruction: str, *, allow_base_model: bool = False) -> IntentReading:
+def read_instruction(llm: LlmClient | LocalLLM | None, instruction: str, *, allow_base_model: bool = False) -> IntentReading:
     """The instruction read by the rules, and by the model when it can help.
 
     A base model (no chat template) is not asked unless `allow_base_model`: its grammar-
