@@ -137,6 +137,7 @@ class LlmClient:
         self._state_lock = threading.Lock()
         self._proc: subprocess.Popen[bytes] | None = None
         self._hello: dict[str, Any] = {}
+        self._log: Path | None = None
         self._log_offset = 0
         self._failures = 0
         self._not_before = 0.0
@@ -179,7 +180,8 @@ class LlmClient:
 
     @property
     def log_path(self) -> Path:
-        return get_paths().logs / LOG_NAME
+        """The log the current (or last) worker writes to; where the next one will, before any."""
+        return self._log or get_paths().logs / LOG_NAME
 
     def watch(self, watcher: Watcher) -> Callable[[], None]:
         """Call `watcher` with every new status (from whatever thread changed it; it must
@@ -382,9 +384,8 @@ class LlmClient:
         if closed:
             raise LlmUnavailable("the language model was turned off")
         tail = self._log_tail()
-        last = next((line for line in reversed(tail) if _TELLING.search(line)), "")
-        if last:
-            reason = f"{reason} ({clean_text(last, 200)})"
+        if tail and _TELLING.search(tail[0]):
+            reason = f"{reason} ({clean_text(tail[0], 200)})"
         self.stats["stops"] += 1
         with self._state_lock:
             self._failures += 1
@@ -484,7 +485,7 @@ class LlmClient:
     # -- the log --------------------------------------------------------------------------
 
     def _open_log(self) -> IO[bytes]:
-        path = self.log_path
+        path = self._log = get_paths().logs / LOG_NAME
         ensure_dir(path.parent)
         try:
             if path.stat().st_size > LOG_ROTATE_BYTES:
@@ -496,7 +497,9 @@ class LlmClient:
         return fh
 
     def _log_tail(self) -> list[str]:
-        """The last lines this worker wrote to the log (other workers may share the file)."""
+        """The last lines this worker wrote to the log (other workers may share the file):
+        from its last telling line (a fatal error and the stack under it) when it wrote
+        one, else its last few lines."""
         try:
             with open(self.log_path, "rb") as fh:
                 size = fh.seek(0, os.SEEK_END)
@@ -505,6 +508,9 @@ class LlmClient:
         except OSError:
             return []
         lines = [clean_text(line, 300) for line in text.splitlines() if line.strip()]
+        telling = [i for i, line in enumerate(lines) if _TELLING.search(line)]
+        if telling:
+            return lines[telling[-1]:][:TAIL_LINES * 2]
         return lines[-TAIL_LINES:]
 
 
