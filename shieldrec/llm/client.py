@@ -7,7 +7,8 @@ call that needs it. Every call has a deadline. When the worker dies (a segfault 
 llama.cpp, an abort, the OOM killer, SIGKILL) or misses its deadline, the call raises
 `LlmStopped` (an `LlmUnavailable`, which every caller already treats as "rank without the
 model"), the status says so once, and the next call after a short back-off starts a
-fresh worker. After `max_failures` failures in a row the client gives up and stays off.
+fresh worker (after a short back-off, which that call waits out). After `max_failures`
+failures in a row the client gives up and stays off.
 
 The worker's stderr (llama.cpp's load log, a faulthandler stack) goes to a log file in
 ShieldRec's logs folder; when the worker dies, its last lines are part of the message.
@@ -320,10 +321,15 @@ class LlmClient:
                 raise LlmUnavailable(self._status.message)
         wait = self._not_before - time.monotonic()
         if wait > 0:
-            raise LlmUnavailable(f"the language model restarts in {wait:.1f} s; ranking without it until then")
+            # The back-off: a worker that crashes at once must not be restarted in a tight
+            # loop. The request waits (a second or two at most before the client gives up)
+            # rather than losing the model: only the request that saw the crash goes without.
+            time.sleep(wait)
         return self._spawn()
 
     def _spawn(self) -> subprocess.Popen[bytes]:
+        if self._closed:
+            raise LlmUnavailable("the language model was turned off")
         self._set(LlmStatus("starting", f"starting the language model ({self.info.name})", self._failures))
         log_file = self._open_log()
         command = [sys.executable, "-m", "shieldrec.llm.worker", "--model", str(self.path),

@@ -13,6 +13,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -32,13 +33,19 @@ def busy(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] == "R"
 
 
-def signal_when_busy(pid: int, sig: int, timeout: float = 60.0) -> threading.Thread:
-    """Send `sig` to `pid` the moment it is seen computing: in the middle of a request."""
+def signal_when_busy(pid: int, sig: int, timeout: float = 60.0, steady: float = 0.05) -> threading.Thread:
+    """Send `sig` to `pid` once it has been computing for `steady` seconds on end: in the
+    middle of a long request (a scoring pass, a generation), not at the tail of a quick one."""
 
     def wait_and_send() -> None:
         deadline = time.monotonic() + timeout
+        since = None
         while time.monotonic() < deadline:
-            if busy(pid):
+            if not busy(pid):
+                since = None
+            elif since is None:
+                since = time.monotonic()
+            elif time.monotonic() - since >= steady:
                 os.kill(pid, sig)
                 return
             time.sleep(0.002)
@@ -146,6 +153,23 @@ def chat_llm(chat_settings: LlmSettings):  # noqa: ANN201 - LlmClient
     return get_llm(chat_settings)
 
 
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (of any of its threads)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
 @pytest.fixture
 def when_busy():  # noqa: ANN201 - signal_when_busy
     return signal_when_busy
+
+
+@pytest.fixture
+def procs() -> SimpleNamespace:
+    """Helpers to watch and signal real processes: busy, children, signal_when_busy."""
+    return SimpleNamespace(busy=busy, children=children, signal_when_busy=signal_when_busy)

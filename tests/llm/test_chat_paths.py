@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 
-from shieldrec.llm import build_pipeline, llm_parts, read_instruction
+from shieldrec.llm import Explainer, build_pipeline, llm_parts, read_instruction
 from shieldrec.llm.explain import grounded
 from shieldrec.llm.intent import INTENT_SCHEMA
-from shieldrec.llm.listwise import MOVED_UP, is_permutation
+from shieldrec.llm.listwise import MOVED_UP
 from shieldrec.llm.schema import validate
 from shieldrec.ranking.constraints import parse_instruction
 from shieldrec.ranking.injection import find_injection
@@ -73,34 +73,31 @@ def test_listwise_and_explanations_through_the_pipeline(chat_llm, chat_settings,
                                                         embedder) -> None:
     settings = Settings()
     settings.llm = LlmSettings(**vars(chat_settings))
-    settings.llm.listwise_top_k = 4
+    settings.llm.listwise_top_k = 3
     settings.llm.listwise_passes = 2
     pipe, parts = build_pipeline(settings, embedder, chat_llm)
     cands = list(items.values())
     req = make_request(cands, request_id="chat")
-    orders = parts.reorder.orders(req, cands[:4])  # type: ignore[union-attr]
-    assert len(orders) == 2 and all(is_permutation(o, 4) for o in orders)
-
     chosen = chat_llm.stats["choose_order"]
     scored = chat_llm.stats["score_continuations"]
     result = pipe.rank(req)
-    assert chat_llm.stats["choose_order"] == chosen + 2  # both passes answered by the model
+    assert chat_llm.stats["choose_order"] == chosen + 2  # both listwise passes answered by the model
     assert chat_llm.stats["score_continuations"] > scored  # and its likelihoods fused
     assert sorted(r.item.item_id for r in result.ranking) == sorted(items)
     assert all("llm" in r.components for r in result.ranking)
     for r in result.ranking:
         assert all(isinstance(x, str) and x for x in r.reasons)
-    moved = [r for r in result.ranking if any(MOVED_UP.format(k=4) in x for x in r.reasons)]
-    assert all(result.ranking.index(r) < 4 for r in moved)
+    moved = [r for r in result.ranking if any(MOVED_UP.format(k=3) in x for x in r.reasons)]
+    assert all(result.ranking.index(r) < 3 for r in moved)
 
+    explainer = Explainer(chat_llm, limit=2)
     asked = chat_llm.stats["chat"]
-    verdicts = [parts.explainer.sentence(req, r) for r in result.ranking[:3]]  # type: ignore[union-attr]
-    assert chat_llm.stats["chat"] == asked + 3
-    for sentence, why in verdicts:
-        assert bool(sentence) != bool(why)  # a kept sentence, or the reason it was dropped
-    before = [list(r.reasons) for r in result.ranking]
-    explained = parts.explainer.explain(req, result.ranking)  # type: ignore[union-attr]
-    for old, new in zip(before, explained):
-        assert new.reasons[len(new.reasons) - len(old):] == old
-        for sentence in new.reasons[: len(new.reasons) - len(old)]:
-            assert grounded(sentence, new.item, old, req.instruction) == ""
+    verdicts = [explainer.sentence(req, r) for r in result.ranking[:2]]
+    assert chat_llm.stats["chat"] == asked + 2
+    for (sentence, why), r in zip(verdicts, result.ranking):
+        assert bool(sentence) != bool(why)  # a kept sentence, or why the model's was dropped
+        assert not sentence or grounded(sentence, r.item, r.reasons, req.instruction) == ""
+    explained = explainer.explain(req, list(result.ranking))
+    for old, new in zip(result.ranking, explained):
+        assert new.reasons[len(new.reasons) - len(old.reasons):] == old.reasons  # nothing deterministic lost
+        assert len(new.reasons) - len(old.reasons) <= 1

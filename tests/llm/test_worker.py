@@ -73,7 +73,6 @@ def test_a_worker_killed_mid_request_costs_that_request_only(bundled_gguf: Path,
     assert client.status.message.endswith("; ranking without it")
     assert _gone(first)
 
-    time.sleep(0.1)  # the back-off
     again = pipe.rank(make_request(cands, "something hopeful and new", request_id="again"))
     assert all("llm" in r.components for r in again.ranking)  # a fresh worker, the model back
     assert client.pid not in (None, first) and client.status.state == "ready"
@@ -90,7 +89,6 @@ def test_a_hung_worker_is_killed_and_replaced(bundled_gguf: Path) -> None:
         client.tokenize("a request the frozen worker never reads")
     assert time.monotonic() - started < 10
     assert _gone(frozen)
-    time.sleep(0.1)
     assert client.tokenize("hello") and client.pid not in (None, frozen)
     client.close()
 
@@ -108,7 +106,6 @@ def test_three_crashes_in_a_row_leave_the_model_off(chat_gguf: Path, when_busy) 
         # faulthandler in the worker wrote the crash to its log; its last words are quoted.
         assert "killed by SIGSEGV" in str(stopped.value) and "Fatal Python error" in str(stopped.value)
         assert any("Segmentation fault" in line for line in stopped.value.log_tail)
-        time.sleep(0.1)
     assert client.status.state == "off"
     assert "failed 3 times in a row, so it stays off" in client.status.message
     starts = client.stats["starts"]
