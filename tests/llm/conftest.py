@@ -173,3 +173,4 @@ def when_busy():  # noqa: ANN201 - signal_when_busy
 def procs() -> SimpleNamespace:
     """Helpers to watch and signal real processes: busy, children, signal_when_busy."""
     return SimpleNamespace(busy=busy, children=children, signal_when_busy=signal_when_busy)
+
