@@ -174,7 +174,16 @@ def bench_boundary(model: str, n: int, repeat: int) -> None:
     print(f"  {'model loaded':<34}{'ms/candidate':>13}{'vs in process':>15}")
     print(f"  {'in process (LocalLLM)':<34}{inside / n * 1000:>13.1f}{1.0:>14.2f}x")
     print(f"  {'in its worker (LlmClient)':<34}{across / n * 1000:>13.1f}{across / inside:>14.2f}x")
-    print(f"  round trips per request: {trips:.0f}; boundary cost {(across - inside) * 1000:+.1f} ms per request")
+    print(f"  round trips per request: {trips:.0f}; difference {(across - inside) * 1000:+.1f} ms per request "
+          "(within the noise of a shared machine: see the round trip itself below)")
+    texts = [c.title + ". " + c.text[:300] for c in cands]
+    trip_local = timed(lambda: [local.tokenize_many(texts) for _ in range(20)], repeat) / 20
+    trip_worker = timed(lambda: [worker.tokenize_many(texts) for _ in range(20)], repeat) / 20
+    ping = timed(lambda: [worker.ping() for _ in range(100)], repeat) / 100
+    per_candidate = trips * (trip_worker - trip_local) / n
+    print(f"  one round trip: an empty request {ping * 1e6:.0f} us; tokenizing {n} texts {trip_worker * 1e3:.2f} ms "
+          f"across vs {trip_local * 1e3:.2f} ms in process; so the boundary costs about "
+          f"{per_candidate * 1e3:.2f} ms per candidate, {per_candidate / (inside / n) * 100:.2f}% of the scoring")
     worker.close()
     local.close()
 

@@ -104,6 +104,14 @@ def _signal_name(code: int) -> str:
         return f"signal {code}"
 
 
+def _reaped(proc: subprocess.Popen[bytes]) -> int | None:
+    """The exit status of a worker whose pipe just closed (None if it lingers)."""
+    try:
+        return proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        return None
+
+
 def _how_it_ended(returncode: int | None) -> str:
     if returncode is None:
         return "its process stopped answering"
@@ -276,11 +284,12 @@ class LlmClient:
         if not self._call_lock.acquire(timeout=budget):
             raise LlmUnavailable(f"the language model is busy with another request (waited {budget:.0f} s)")
         try:
-            proc = self._ensure_worker()
             rid = next(self._ids)
+            request = protocol.encode({"id": rid, "op": op, "args": args})
+            proc = self._ensure_worker()
             deadline = time.monotonic() + budget
             try:
-                self._send(proc, protocol.encode({"id": rid, "op": op, "args": args}), deadline)
+                self._send(proc, request, deadline)
                 reply = self._receive(proc, deadline)
                 if reply.get("id") != rid:
                     raise _Dead(f"it answered request {reply.get('id')!r} instead of {rid}")
@@ -458,8 +467,8 @@ class LlmClient:
                 view = view[os.write(fd, view):]
             except BlockingIOError:
                 continue
-            except (BrokenPipeError, OSError):
-                raise _Dead(_how_it_ended(proc.wait(timeout=5))) from None
+            except OSError:  # a broken pipe: the worker is gone
+                raise _Dead(_how_it_ended(_reaped(proc))) from None
 
     def _receive(self, proc: subprocess.Popen[bytes], deadline: float) -> dict[str, Any]:
         header = self._read(proc, protocol.HEADER.size, deadline)
@@ -479,11 +488,7 @@ class LlmClient:
                 continue
             chunk = os.read(fd, n - got)
             if not chunk:
-                try:
-                    code = proc.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    code = None
-                raise _Dead(_how_it_ended(code))
+                raise _Dead(_how_it_ended(_reaped(proc)))
             chunks.append(chunk)
             got += len(chunk)
         return b"".join(chunks)
