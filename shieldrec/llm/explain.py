@@ -66,6 +66,10 @@ def grounded(sentence: str, item: Item, evidence: Sequence[str], instruction: st
         return "more than one sentence"
     if find_injection(s):
         return "addresses an agent"
+    lowered = [w.lower() for w in _words(s)]
+    trigrams = list(zip(lowered, lowered[1:], lowered[2:]))
+    if len(set(trigrams)) < len(trigrams):
+        return "repeats itself"  # small models loop ("a fantasy world, a fantasy world, and ...")
     allowed_text = " ".join([item.title, item.creator, item.text, " ".join(str(e) for e in evidence), instruction])
     allowed = {w.lower() for w in _words(allowed_text)}
     words = _words(s)
