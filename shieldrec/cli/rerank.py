@@ -167,7 +167,7 @@ def _llm_reports(settings: Settings, with_llm: bool) -> Iterator[None]:
     if not with_llm:
         yield
         return
-    from shieldrec.llm.client import reported
+    from shieldrec.llm.registry import reported
 
     settings.llm.enabled = True  # asked for by name on the command line
     with reported(settings.llm, lambda: sys.stderr):

@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING
 from shieldrec.errors import LlmUnavailable
 from shieldrec.items import Item
 from shieldrec.llm import prompts
-from shieldrec.llm.client import LlmClient, UsesModel
+from shieldrec.llm.client import LlmClient
+from shieldrec.llm.registry import UsesModel
 from shieldrec.ranking.injection import find_injection
 from shieldrec.ranking.types import Ranked, RankRequest
 from shieldrec.sanitize import clean_text

@@ -24,7 +24,8 @@ import numpy as np
 
 from shieldrec.items import Item
 from shieldrec.llm import prompts
-from shieldrec.llm.client import LlmClient, UsesModel
+from shieldrec.llm.client import LlmClient
+from shieldrec.llm.registry import UsesModel
 from shieldrec.ranking.constraints import parse_instruction
 from shieldrec.ranking.types import RankRequest, Signal
 from shieldrec.settings import LlmSettings

@@ -19,7 +19,8 @@ import numpy as np
 from shieldrec.errors import LlmUnavailable, ModelError
 from shieldrec.items import Item
 from shieldrec.llm import prompts
-from shieldrec.llm.client import LlmClient, UsesModel
+from shieldrec.llm.client import LlmClient
+from shieldrec.llm.registry import UsesModel
 from shieldrec.ranking.types import Ranked, RankRequest
 from shieldrec.settings import LlmSettings
 

@@ -49,7 +49,7 @@ def load(settings: Settings) -> LlmHooks:
     global _current
     try:
         from shieldrec.llm import llm_parts, read_instruction
-        from shieldrec.llm.client import client_for
+        from shieldrec.llm.registry import client_for
     except ImportError as exc:
         raise ModelError(f"the language model support is not installed ({exc.name or exc})") from None
     client = client_for(settings.llm)

@@ -72,7 +72,7 @@ def llm_settings(bundled_gguf: Path) -> LlmSettings:
 
 @pytest.fixture(scope="session")
 def llm(llm_settings: LlmSettings):  # noqa: ANN201 - LlmClient
-    from shieldrec.llm.client import get_llm
+    from shieldrec.llm.registry import get_llm
 
     return get_llm(llm_settings)
 
@@ -148,7 +148,7 @@ def chat_settings(chat_gguf: Path) -> LlmSettings:
 
 @pytest.fixture(scope="session")
 def chat_llm(chat_settings: LlmSettings):  # noqa: ANN201 - LlmClient
-    from shieldrec.llm.client import get_llm
+    from shieldrec.llm.registry import get_llm
 
     return get_llm(chat_settings)
 

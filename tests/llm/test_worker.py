@@ -18,7 +18,8 @@ import pytest
 
 from shieldrec.errors import LlmStopped, LlmUnavailable
 from shieldrec.llm import LikelihoodScorer
-from shieldrec.llm.client import LlmClient, client_for
+from shieldrec.llm.client import LlmClient
+from shieldrec.llm.registry import client_for
 from shieldrec.llm.models import describe
 from shieldrec.ranking import Pipeline
 from shieldrec.settings import LlmSettings, Settings
