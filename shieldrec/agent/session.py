@@ -25,7 +25,7 @@ from shieldrec.agent.followup import Reading, resolve
 from shieldrec.agent.shield import apply_profile, prefilter
 from shieldrec.agent.threads import in_thread
 from shieldrec.agent.turn import Card, Dropped, Turn
-from shieldrec.errors import InvalidInput
+from shieldrec.errors import InvalidInput, LlmUnavailable
 from shieldrec.intent import Intent
 from shieldrec.items import Item
 from shieldrec.sanitize import clean_text
@@ -105,6 +105,9 @@ class AgentSession:
         self.reorder = reorder  # the language model's listwise re-ranking, when it has one
         self.explain = explain  # its grounded sentences for the shown cards, when it can write
         self.intent_parser = intent_parser
+        # How often the language model's process has stopped so far: a refine it did not
+        # live through leaves the answer as it was instead of calling it re-ranked.
+        self.model_stops: Callable[[], int] | None = None
         self.candidates = candidates
         self.shown = shown
         self.timeout = timeout
@@ -256,8 +259,11 @@ class AgentSession:
         scorers = [HeadOnly(s, head) for s in self.scorers]
         pipeline = Pipeline(self.settings.ranking, self.embedder, scorers=scorers, reorder=self.reorder)
         _notify(on_status, RANKING, "re-ranking with the language model")
+        stops = self.model_stops() if self.model_stops is not None else 0
         result = await in_thread(self._rank, pipeline, request, True)
         _notify(on_status, RANKING, "done")
+        if self.model_stops is not None and self.model_stops() != stops:
+            raise LlmUnavailable("the language model stopped while re-ranking it")
         self._unrefined.pop(turn.message_id, None)
         turn.cards = [Card(rank=n, item=r.item, score=r.score, reasons=r.reasons, labels=r.labels,
                            components=r.components) for n, r in enumerate(result.ranking[: self.shown], 1)]

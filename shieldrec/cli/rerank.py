@@ -80,7 +80,6 @@ def _ranker(settings: Settings, store: Store, with_llm: bool, owner: int | None 
         return Pipeline(settings.ranking, embedder)
     from shieldrec.llm import build_pipeline
 
-    settings.llm.enabled = True  # asked for by name on the command line
     pipeline, parts = build_pipeline(settings, embedder)
     click.echo(f"language model: {parts.note}", err=True)
     return pipeline
@@ -147,7 +146,7 @@ def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top
     if output != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise click.ClickException(f"cannot write {output}: its folder does not exist")
     try:
-        with errors_as_click():
+        with errors_as_click(), _llm_reports(settings, with_llm):
             ranker = _ranker(settings, store, with_llm, owner)
             with atomic_output(output) as out, _progress(len(requests)) as advance:
                 write, finish = _writer(fmt, out)
@@ -164,6 +163,20 @@ def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top
         store.close()
     if parsed.errors:
         click.echo(f"ranked {len(requests)} request(s); skipped {len(parsed.errors)} invalid line(s)", err=True)
+
+
+@contextmanager
+def _llm_reports(settings: Settings, with_llm: bool) -> Iterator[None]:
+    """With the language model: one stderr line each time it stops (and when it gives up),
+    instead of a warning for every request ranked without it."""
+    if not with_llm:
+        yield
+        return
+    from shieldrec.llm.registry import reported
+
+    settings.llm.enabled = True  # asked for by name on the command line
+    with reported(settings.llm, lambda: sys.stderr):
+        yield
 
 
 @contextmanager

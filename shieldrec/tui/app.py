@@ -299,13 +299,18 @@ class ShieldRecApp(App[None]):
                                   "Ranking goes on without it.", "warning", 10)
             return
         session.scorers, session.reorder, session.intent_parser = hooks.scorers, hooks.reorder, hooks.intent_parser
-        session.explain = hooks.explain
+        session.explain, session.model_stops = hooks.explain, hooks.stops
+        hooks.follow(lambda text: self._ui(self.status, "llm", text, False),
+                     lambda text: self._ui(self.tell, text, "warning", 10))
         self._ui(self.status, "llm", hooks.note, False)
 
     def unload_llm(self) -> None:
+        from shieldrec.tui import llm
+
         if self.session is not None:
             self.session.scorers, self.session.reorder, self.session.intent_parser = [], None, None
             self.session.explain = None
+        llm.unload()
         self.status("llm", "", False)
 
     # -- shared helpers for screens -------------------------------------------------------
