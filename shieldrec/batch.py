@@ -161,14 +161,11 @@ class _Entries:
     def event(self, raw: Any) -> HistoryEvent:
         if not isinstance(raw, dict):
             return HistoryEvent.from_untrusted(raw)
-        own = {k: raw[k] for k in _EVENT_FIELDS if k in raw}
         item = self.item(raw["item"] if "item" in raw else {k: v for k, v in raw.items() if k not in _EVENT_FIELDS})
-        # Validate the entry's own fields the one way there is, then attach the shared item.
-        return replace(HistoryEvent.from_untrusted({**own, "item": _PLACEHOLDER}), item=item)
+        return HistoryEvent.from_untrusted(raw, item=item)
 
 
 _EVENT_FIELDS = ("event", "rating", "instruction", "at")
-_PLACEHOLDER = {"item_id": "-", "title": "-"}
 
 
 class Requests:

@@ -127,7 +127,8 @@ class HistoryEvent:
     id: int | None = None
 
     @classmethod
-    def from_untrusted(cls, raw: Any) -> "HistoryEvent":
+    def from_untrusted(cls, raw: Any, item: Item | None = None) -> "HistoryEvent":
+        """`item`, when given, is the entry's item already built (and checked) by the caller."""
         if not isinstance(raw, dict):
             raise InvalidInput(f"a history entry must be an object, got {type(raw).__name__}")
         event = clean_text(raw.get("event", "consumed"), 20).lower()
@@ -141,9 +142,8 @@ class HistoryEvent:
         at = raw.get("at", time.time())
         if isinstance(at, bool) or not isinstance(at, (int, float)):
             raise InvalidInput("'at' must be a unix timestamp")
-        item_raw = raw.get("item", raw)
         return cls(
-            item=Item.from_untrusted(item_raw),
+            item=item if item is not None else Item.from_untrusted(raw.get("item", raw)),
             event=event,
             rating=rating,
             instruction=clean_text(raw.get("instruction"), 1000),
