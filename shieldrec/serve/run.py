@@ -1,0 +1,61 @@
+"""Binding and running: loopback addresses only, a socket the caller may bind first."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Callable
+
+import uvicorn
+
+from shieldrec.errors import ShieldRecError
+from shieldrec.serve.app import create_app
+from shieldrec.serve.service import Service
+
+CONCURRENCY = 256  # open connections at once; past this the service answers 503 at once
+GRACE_SECONDS = 30  # on SIGTERM: calls in progress get this long to finish
+
+
+class NotLoopback(ShieldRecError):
+    pass
+
+
+def bind_loopback(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A listening socket on a loopback address (port 0: any free one). Anything else is refused:
+    the service is for programs on this machine."""
+    name = "127.0.0.1" if host == "localhost" else host.strip("[]")
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        raise NotLoopback(f"{host!r} is not an address; the service binds 127.0.0.1 or ::1 only") from None
+    if not address.is_loopback:
+        raise NotLoopback(f"{host} is not a loopback address; the service binds 127.0.0.1 or ::1 only")
+    family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((str(address), port))
+    except OSError as exc:
+        sock.close()
+        raise ShieldRecError(f"cannot listen on {host} port {port}: {exc.strerror}") from None
+    sock.listen(CONCURRENCY)
+    sock.set_inheritable(True)
+    return sock
+
+
+def server(service: Service, sock: socket.socket, token: str) -> uvicorn.Server:
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(service, token=token, port=port), lifespan="on", log_level="warning", access_log=False,
+        server_header=False, limit_concurrency=CONCURRENCY, timeout_graceful_shutdown=GRACE_SECONDS,
+    )
+    return uvicorn.Server(config)
+
+
+def serve(service: Service, sock: socket.socket, token: str, on_ready: Callable[[int], None] | None = None) -> None:
+    """Run until SIGINT/SIGTERM (uvicorn's own handlers): calls in progress finish, feedback
+    they carried is written, the call log is flushed, then it returns."""
+    srv = server(service, sock, token)
+    if on_ready is not None:
+        on_ready(sock.getsockname()[1])
+    srv.run(sockets=[sock])
