@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import signal
 import socket
+import threading
 from collections.abc import Callable
 
 import uvicorn
@@ -14,6 +16,7 @@ from shieldrec.serve.service import Service
 
 CONCURRENCY = 256  # open connections at once; past this the service answers 503 at once
 GRACE_SECONDS = 30  # on SIGTERM: calls in progress get this long to finish
+_STOP = (signal.SIGINT, signal.SIGTERM)
 
 
 class NotLoopback(ShieldRecError):
@@ -58,4 +61,13 @@ def serve(service: Service, sock: socket.socket, token: str, on_ready: Callable[
     srv = server(service, sock, token)
     if on_ready is not None:
         on_ready(sock.getsockname()[1])
-    srv.run(sockets=[sock])
+    # uvicorn stops gracefully on these, then raises the signal again for the handler it found:
+    # this one notes it, so the stop ends as a normal exit (status 0) after the cleanup.
+    noted: list[int] = []
+    main = threading.current_thread() is threading.main_thread()
+    previous = {sig: signal.signal(sig, lambda signum, frame: noted.append(signum)) for sig in _STOP} if main else {}
+    try:
+        srv.run(sockets=[sock])
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

@@ -27,9 +27,9 @@ class Running:
     port: int
     service: Service
 
-    def client(self, token: str | None = TOKEN, **kwargs: object) -> httpx.Client:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        return httpx.Client(base_url=self.url, headers=headers, timeout=60, **kwargs)  # type: ignore[arg-type]
+    def client(self, token: str | None = TOKEN, headers: dict[str, str] | None = None) -> httpx.Client:
+        auth = {"Authorization": f"Bearer {token}"} if token else {}
+        return httpx.Client(base_url=self.url, headers={**auth, **(headers or {})}, timeout=60)
 
 
 @contextmanager
