@@ -16,6 +16,7 @@ import click
 
 from shieldrec.batch import Parsed, ResultWriter, build_ranker, parse_lines, rank_all, read_lines, with_profile
 from shieldrec.cli.common import atomic_output, errors_as_click, format_option, open_store, resolve_profile
+from shieldrec.items import HistoryEvent, Preference
 from shieldrec.ranking.types import RankRequest
 from shieldrec.settings import Settings
 
@@ -111,10 +112,11 @@ def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top
     _check_errors(parsed, skip_invalid)
     requests: list[RankRequest] = [r for _, r in parsed.requests]
     store = open_store()
+    history: list[HistoryEvent] = []
+    preferences: list[Preference] = []
     if profile_name is not None:
         profile = resolve_profile(store, profile_name)
         history, preferences = store.history(profile), store.preferences(profile)
-        requests = [with_profile(r, history, preferences) for r in requests]
     if output != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise click.ClickException(f"cannot write {output}: its folder does not exist")
     try:
@@ -122,17 +124,20 @@ def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top
             if engine == "ray":
                 from shieldrec.batch_ray import rank_on_ray
 
-                store.close()  # the driver has read the profile; nothing on Ray touches the database
-                results = rank_on_ray(requests, settings, top=top, address=address, actors=actors)
+                results = rank_on_ray(requests, settings, store, (history, preferences), top=top, address=address,
+                                      actors=actors)
             else:
                 ranker, note = build_ranker(settings, store, with_llm=with_llm)
                 if with_llm:
                     click.echo(f"language model: {note}", err=True)
                 results = None
+                if history or preferences:
+                    requests = [with_profile(r, history, preferences) for r in requests]
             with atomic_output(output, binary=True) as out, _progress(len(requests)) as advance:
                 writer = ResultWriter(fmt, out)
-                for result in results if results is not None else rank_all(ranker, requests, top=top,
-                                                                             progress=advance):
+                if results is None:
+                    results = rank_all(ranker, requests, top=top, progress=advance)
+                for result in results:
                     writer.write(result)
                 writer.finish()
     except BrokenPipeError:
