@@ -179,3 +179,18 @@ def test_openapi_is_served_and_describes_every_route(service: Running) -> None:
 
     missing = {r for r in refs(schema) if r.split("/")[-1] not in components}
     assert not missing, missing
+
+
+def test_every_entry_point_ranks_a_request_alike(service: Running, store: Store, maya: Profile) -> None:
+    """The CLI, the service and an in-process caller build the pipeline through one function."""
+    from shieldrec.batch import Requests, build_ranker, result_row, settle, with_profile
+    from shieldrec.settings import Settings
+
+    pipeline, _ = build_ranker(Settings(), store)
+    request = with_profile(Requests().parse(REQUEST), store.history(maya), store.preferences(maya))
+    in_process = result_row(settle(request, pipeline.rank(request), None))
+    with service.client() as c:
+        served = c.post("/v1/rerank", json=REQUEST).json()
+    code, out = cli_rerank(REQUEST, args=("--profile", "maya"))
+    assert code == 0
+    assert served == in_process == json.loads(out)
