@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import IO, TYPE_CHECKING, Any, Protocol
@@ -137,15 +138,15 @@ class _Entries:
     """Builds candidates and history entries for the requests of one input.
 
     Items repeat across the requests of a file (one catalogue, users who saw the same
-    things): each distinct item object is validated and sanitized once and the Item
-    shared, since pipelines never modify the items they are given. A history entry's own
-    fields (event, rating, when) are checked per entry; its item goes through the same cache.
+    things) and across the calls to a service: each distinct item object is validated and
+    sanitized once and the Item shared, since pipelines never modify the items they are
+    given; the `limit` most recently seen are kept. A history entry's own fields (event,
+    rating, when) are checked per entry; its item goes through the same cache.
     """
 
-    LIMIT = 200_000  # distinct items remembered; past this, items are simply built each time
-
-    def __init__(self) -> None:
-        self._items: dict[bytes, Item] = {}
+    def __init__(self, limit: int = 200_000) -> None:
+        self._items: OrderedDict[bytes, Item] = OrderedDict()
+        self.limit = limit
 
     def item(self, raw: Any) -> Item:
         if not isinstance(raw, dict):
@@ -154,8 +155,11 @@ class _Entries:
         found = self._items.get(key)
         if found is None:
             found = Item.from_untrusted(raw)  # an invalid item raises here and is never remembered
-            if len(self._items) < self.LIMIT:
-                self._items[key] = found
+            self._items[key] = found
+            if len(self._items) > self.limit:
+                self._items.popitem(last=False)
+        else:
+            self._items.move_to_end(key)
         return found
 
     def event(self, raw: Any) -> HistoryEvent:
@@ -170,10 +174,10 @@ _EVENT_FIELDS = ("event", "rating", "instruction", "at")
 
 class Requests:
     """Turns request objects into RankRequests, sharing one item cache across them (one
-    input file, or one running service)."""
+    input file, or one running service). Not for use by two threads at once."""
 
-    def __init__(self) -> None:
-        self._entries = _Entries()
+    def __init__(self, limit: int = 200_000) -> None:
+        self._entries = _Entries(limit)
 
     def parse(self, raw: Any) -> RankRequest:
         return parse_request(raw, self._entries)

@@ -34,7 +34,9 @@ def bind_loopback(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     if not address.is_loopback:
         raise NotLoopback(f"{host} is not a loopback address; the service binds 127.0.0.1 or ::1 only")
     family = socket.AF_INET6 if address.version == 6 else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP by name: asyncio turns Nagle's algorithm off only on sockets that say so, and
+    # with it on every small answer waits out the peer's delayed ACK (40 ms).
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((str(address), port))

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 ACTIONS = ("like", "dislike", "not_now", "block")
+ITEMS_REMEMBERED = 20_000  # checked items kept between calls (feeds repeat); bounds the memory they take
 
 
 class TooLarge(ShieldRecError):
@@ -57,6 +58,7 @@ class Service:
         self.llm_note = "off"
         self._ranker: Any = None
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shieldrec-serve")
+        self._requests = Requests(ITEMS_REMEMBERED)  # used on the worker thread only
         self._profile_parts: tuple[list[HistoryEvent], list[Preference]] | None = None
         self._seen_version: int | None = None
 
@@ -115,7 +117,7 @@ class Service:
     def rerank(self, raw: Any, top: int | None = None) -> dict[str, Any]:
         """One request of the `shieldrec rerank` contract -> its result row."""
         self.check_counts(raw)
-        return result_row(self.rank(Requests().parse(raw), top))
+        return result_row(self.rank(self._requests.parse(raw), top))
 
     def check_counts(self, raw: Any) -> None:
         cap = self.settings.serve.max_items
