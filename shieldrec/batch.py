@@ -90,20 +90,18 @@ def read_lines(stream: IO[bytes], cap: int = MAX_LINE_BYTES) -> Iterator[bytes |
 
 
 def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
-    """Whether `value` nests lists and objects more than `limit` levels deep (checked without
-    recursion, so no depth can exhaust the interpreter's stack)."""
-    if type(value) not in (dict, list):
-        return False
-    stack = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if type(node) is dict else node
-        for child in children:
-            kind = type(child)
-            if kind is dict or kind is list:
-                if depth >= limit:
-                    return True
-                stack.append((child, depth + 1))
+    """Whether `value` nests lists and objects more than `limit` levels deep (checked level by
+    level, without recursion, so no depth can exhaust the interpreter's stack)."""
+    level = [value] if type(value) in (dict, list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        below: list[Any] = []
+        for node in level:
+            below += [c for c in (node.values() if type(node) is dict else node) if type(c) in (dict, list)]
+        level = below
     return False
 
 

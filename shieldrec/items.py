@@ -131,7 +131,9 @@ class HistoryEvent:
         """`item`, when given, is the entry's item already built (and checked) by the caller."""
         if not isinstance(raw, dict):
             raise InvalidInput(f"a history entry must be an object, got {type(raw).__name__}")
-        event = clean_text(raw.get("event", "consumed"), 20).lower()
+        event = raw.get("event", "consumed")
+        if event not in EVENTS:  # already one of them: nothing to clean (the common case, kept cheap)
+            event = clean_text(event, 20).lower()
         if event not in EVENTS:
             raise InvalidInput(f"unknown history event {event!r} (one of {', '.join(EVENTS)})")
         rating = raw.get("rating")
