@@ -90,6 +90,37 @@ def main() -> None:
         name = "local" if engine == "local" else f"ray, {actors} actor{'s' if actors > 1 else ''}"
         print(f"{name:<16} {cold:>8.1f} {n / cold:>11.1f} {warm:>8.1f} {n / warm:>11.1f} {local_cold / cold:>14.2f}")
     ray.shutdown()
+    share = driver_share_ms(reqs)
+    print(f"driver's share per request (read and check the line, ship the request, take the result back, "
+          f"write it): {share:.2f} ms, a ceiling of {1000 / share:,.0f} requests/s however many nodes rank")
+
+
+def driver_share_ms(reqs: list) -> float:
+    """What the driver does per request whatever the cluster: parse and check, pickle, unpickle, write."""
+    import pickle
+
+    import orjson
+    from bench_rerank import request_json
+
+    from shieldrec.batch import parse_lines, read_lines
+    from shieldrec.ranking.types import RankResult, Removed
+
+    data = b"".join(orjson.dumps(request_json(r)) + b"\n" for r in reqs)
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        parsed = parse_lines(read_lines(io.BytesIO(data)))
+        blobs = [pickle.dumps(r) for _, r in parsed.requests]
+        # A result the size of a real one: every candidate back, with its reason.
+        results = [pickle.dumps(RankResult(r.request_id, [], [Removed(c, "below top 0") for c in r.candidates]))
+                   for _, r in parsed.requests]
+        writer = ResultWriter("jsonl", io.BytesIO())
+        for blob in results:
+            writer.write(pickle.loads(blob))
+        writer.finish()
+        best = min(best, time.perf_counter() - started)
+        del blobs
+    return best / len(reqs) * 1000
 
 
 if __name__ == "__main__":
