@@ -1,8 +1,8 @@
 """`shieldrec rerank --engine ray`: the same ranking on a Ray cluster (`pip install 'shieldrec[ray]'`).
 
 The driver does what needs the profile database: it parses and checks every line (the same
-per-line errors), reads the profile once and puts it in the object store (actors get a
-read-only copy), and writes the output. The requests become a Ray Dataset; `map_batches`
+per-line errors), reads the profile once and hands each actor a copy (nothing on Ray can
+write it back), and writes the output. The requests become a Ray Dataset; `map_batches`
 ranks them on a pool of actors, each of which builds the pipeline once (`build_ranker`,
 as every entry point does) and loads the models once. Workers never write the database:
 where its file is reachable (a local cluster, a shared disk) they read stored vectors
