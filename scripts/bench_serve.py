@@ -146,13 +146,13 @@ def main() -> None:
         print(f"in-process rank, one request at a time (same run):   {reference:7.2f} ms/request   "
               f"{1000 / reference:7.1f} requests/s")
         print(f"{'clients':>8} {'requests':>9} {'failed':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} "
-              f"{'req/s':>8} {'p50 / in-process':>17}")
+              f"{'req/s':>8} {'p50 / in-process':>17} {'req/s / in-process':>19}")
         for clients in (1, 8, 32):
             lat, failed, wall = asyncio.run(drive(url, bodies, clients, args.requests, deadline))
             ms = np.asarray(lat) * 1000
             p50, p95, p99 = np.percentile(ms, [50, 95, 99])
             print(f"{clients:>8} {len(lat):>9} {failed:>7} {p50:>8.2f} {p95:>8.2f} {p99:>8.2f} "
-                  f"{len(lat) / wall:>8.1f} {p50 / reference:>17.2f}")
+                  f"{len(lat) / wall:>8.1f} {p50 / reference:>17.2f} {len(lat) / wall * reference / 1000:>19.2f}")
         if args.soak:
             before = rss_mb(proc.pid)
             marks = [before]
