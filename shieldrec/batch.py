@@ -149,7 +149,7 @@ class _Entries:
     def item(self, raw: Any) -> Item:
         if not isinstance(raw, dict):
             return Item.from_untrusted(raw)  # raises the usual message
-        key = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
+        key = orjson.dumps(raw)  # the same item written with its keys in another order is simply built again
         found = self._items.get(key)
         if found is None:
             found = Item.from_untrusted(raw)  # an invalid item raises here and is never remembered
