@@ -68,6 +68,19 @@ class TuiSettings:
 
 
 @dataclass
+class ServeSettings:
+    """`shieldrec serve`: the local HTTP service (loopback only; never a secret here: the token
+    lives in the keyring)."""
+
+    port: int = 8731
+    # Web pages allowed to call the service from a browser, one origin at a time
+    # ("https://reader.example"); none by default: pages cannot call it at all.
+    allowed_origins: list[str] = field(default_factory=list)
+    max_body_bytes: int = 4 * 1024 * 1024  # one request body
+    max_items: int = 1000  # candidates (and history entries) in one request
+
+
+@dataclass
 class Settings:
     profile: str = ""  # the profile used when none is named
     embedding_device: str = "auto"  # auto | cpu | cuda
@@ -75,6 +88,7 @@ class Settings:
     llm: LlmSettings = field(default_factory=LlmSettings)
     tui: TuiSettings = field(default_factory=TuiSettings)
     privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
     @classmethod
     def load(cls, path: Path | None = None) -> "Settings":
@@ -102,6 +116,8 @@ class Settings:
                     ok = isinstance(value, bool)
                 elif isinstance(current, (int, float)):
                     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                elif isinstance(current, list):
+                    ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
                 elif isinstance(current, dict):
                     ok = isinstance(value, dict)
                     if ok and f.name == "weights":
@@ -112,13 +128,14 @@ class Settings:
                     kwargs[f.name] = type(current)(value) if isinstance(current, (int, float)) and not isinstance(current, bool) else value
             return kind(**kwargs)
 
-        base = build(cls, {k: v for k, v in raw.items() if k not in ("ranking", "llm", "tui", "privacy")})
+        base = build(cls, {k: v for k, v in raw.items() if k not in ("ranking", "llm", "tui", "privacy", "serve")})
         base.ranking = build(RankingSettings, raw.get("ranking"))
         base.llm = build(LlmSettings, raw.get("llm"))
         base.tui = build(TuiSettings, raw.get("tui"))
         base.privacy = build(PrivacySettings, raw.get("privacy"))
         if base.privacy.query_review not in ("ask", "show", "silent"):
             base.privacy.query_review = "ask"  # a value it cannot read: the most careful one
+        base.serve = build(ServeSettings, raw.get("serve"))
         return base
 
     def save(self, path: Path | None = None) -> Path:

@@ -15,6 +15,7 @@ COMMANDS: dict[str, str] = {
     "paths": "shieldrec.cli.misc:paths",
     "profile": "shieldrec.cli.profile:profile",
     "rerank": "shieldrec.cli.rerank:rerank",
+    "serve": "shieldrec.cli.serve:serve",
     "eval": "shieldrec.cli.evaluate:evaluate",
     "platform": "shieldrec.cli.platform:platform",
     "audit": "shieldrec.cli.platform:audit",

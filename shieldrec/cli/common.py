@@ -6,8 +6,11 @@ import csv
 import io
 import json
 import os
+import signal
+import stat
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -79,20 +82,58 @@ def write_rows(rows: Iterable[dict[str, Any]], fmt: str, out: IO[str]) -> None:
             writer.writerow({k: json.dumps(v) if isinstance(v, (dict, list)) else v for k, v in row.items()})
 
 
+class Terminated(SystemExit):
+    """SIGTERM, raised where the program is so that cleanup runs as it does for Ctrl-C."""
+
+
 @contextmanager
-def atomic_output(target: str) -> Iterator[IO[str]]:
+def _terminate_as_exception() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise Terminated(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def atomic_output(target: str, *, binary: bool = False) -> Iterator[IO[Any]]:
     """Write to a temporary file beside `target` and rename it into place only on success,
-    so a failure never leaves a partial output file. `-` means stdout."""
+    so a failure (an error, Ctrl-C, SIGTERM) never leaves a partial output file or a stray
+    temporary one. `-` means stdout. Only a regular file (or nothing) at `target` is replaced:
+    a named pipe or a device there (/dev/null, /dev/stdout) is written in place."""
     if target == "-":
-        yield sys.stdout
-        sys.stdout.flush()
+        out = sys.stdout.buffer if binary else sys.stdout
+        yield out
+        out.flush()
         return
     path = Path(target)
+    try:
+        existing = os.stat(path).st_mode
+    except FileNotFoundError:
+        existing = None
+    except OSError:
+        existing = None  # unreadable metadata: the rename below reports the real problem
+    if existing is not None and not stat.S_ISREG(existing):
+        with open(path, "wb" if binary else "w", **({} if binary else {"encoding": "utf-8", "newline": ""})) as fh:
+            yield fh
+        return
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent or Path(".")))
     try:
-        with io.open(fd, "w", encoding="utf-8", newline="") as fh:
-            yield fh
-        os.replace(tmp, path)
+        with _terminate_as_exception():
+            if binary:
+                with io.open(fd, "wb") as bfh:
+                    yield bfh
+            else:
+                with io.open(fd, "w", encoding="utf-8", newline="") as fh:
+                    yield fh
+            os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

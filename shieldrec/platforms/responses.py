@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from shieldrec.errors import InvalidInput, PlatformError
-from shieldrec.items import Item
+from shieldrec.items import Item, json_kind
 from shieldrec.platforms.egress import Response
 from shieldrec.sanitize import clean_text, nesting_depth
 
@@ -31,20 +31,7 @@ DEFAULT_FIELDS: dict[str, str] = {
 _MISSING = object()
 
 
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+json_type = json_kind
 
 
 def check_status(response: Response) -> None:
@@ -112,7 +99,7 @@ def _one(raw: Any, fields: Mapping[str, str], meta_fields: Mapping[str, str], ex
     item_id = lookup(raw, fields["id"])
     if isinstance(item_id, bool) or not isinstance(item_id, (str, int)):
         got = "nothing" if item_id is _MISSING else json_type(item_id)
-        raise InvalidInput(f"'id' (at '{fields['id']}') should be text or a number, got {got}")
+        raise InvalidInput(f"'id' (at '{fields['id']}') should be text or a whole number, got {got}")
     title = _text_field(lookup(raw, fields["title"]), "title", fields["title"])
     if not title:
         raise InvalidInput(f"'title' (at '{fields['title']}') is missing")

@@ -112,10 +112,13 @@ class Pipeline:
         settings: Settings | None = None,
         scorers: Sequence[Scorer] = (),
         reorder: Reorder | None = None,
+        owner: int | None = None,
     ) -> Pipeline:
-        """The default pipeline: the user's settings, embeddings cached in their profile database."""
+        """The default pipeline: the user's settings, embeddings cached in their profile database
+        (recorded as `owner`'s, a profile id, so that forgetting it removes them)."""
         settings = settings or Settings.load()
-        embedder = Embedder(cache=store.embeddings if store is not None else None, device=settings.embedding_device)
+        cache = store.embeddings.owned_by(owner) if store is not None else None
+        embedder = Embedder(cache=cache, device=settings.embedding_device)
         return cls(settings.ranking, embedder, scorers=scorers, reorder=reorder)
 
     # -- public ---------------------------------------------------------------------------

@@ -73,6 +73,11 @@ class EmbeddingCache:
         self._secret = secret
         self.owner = owner
 
+    @property
+    def secret(self) -> bytes:
+        """For processes that read this cache on the owner's behalf (Ray workers): never stored elsewhere."""
+        return self._secret
+
     def owned_by(self, profile_id: int | None) -> EmbeddingCache:
         """The same cache, recording that `profile_id` used every vector it reads or writes."""
         return EmbeddingCache(self.db, self._secret, profile_id)
@@ -117,10 +122,14 @@ class EmbeddingCache:
                 vec = np.frombuffer(blob, dtype=np.float32)
                 if vec.shape[0] == dim:
                     found[h] = vec
-        if found and self.owner is not None:
-            with tx(self.db):
-                self._own(model_id, list(found))
+        self.claim(model_id, list(found))
         return found
+
+    def claim(self, model_id: str, hashes: Sequence[str]) -> None:
+        """Record that this cache's owner used these entries (read elsewhere, e.g. by a Ray worker)."""
+        if hashes and self.owner is not None:
+            with tx(self.db):
+                self._own(model_id, list(hashes))
 
     def put_many(self, model_id: str, items: Iterable[tuple[str, np.ndarray]]) -> None:
         rows = [

@@ -135,3 +135,29 @@ def m003_history_keys(db: Database) -> None:
     db.execute("CREATE INDEX history_keys_lookup ON history_keys(profile_id, target, value, item_id, at, polarity)")
     db.execute("ALTER TABLE history ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0")
     db.execute("CREATE INDEX history_unkeyed ON history(profile_id) WHERE keyed = 0")
+
+
+@migrations(name="m008_service_calls")
+def m008_service_calls(db: Database) -> None:
+    # Every call to `shieldrec serve`, refused ones included: who called, what, how big, the answer.
+    # Never a header's value (the token), never a body.
+    db.executescript(
+        """
+        CREATE TABLE service_calls (
+            id INTEGER PRIMARY KEY,
+            profile_id INTEGER REFERENCES profiles(id) ON DELETE CASCADE,
+            at REAL NOT NULL,
+            caller TEXT NOT NULL,
+            user_agent TEXT NOT NULL DEFAULT '',
+            method TEXT NOT NULL,
+            route TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            bytes_in INTEGER NOT NULL DEFAULT 0,
+            bytes_out INTEGER NOT NULL DEFAULT 0,
+            items INTEGER,
+            duration_ms REAL NOT NULL,
+            refused TEXT
+        );
+        CREATE INDEX service_calls_at ON service_calls(at);
+        """
+    )
