@@ -94,6 +94,7 @@ def apply_profile(turn: Turn, preferences: Sequence[Preference], history: Sequen
     for card in turn.cards:
         ev = latest.get(card.item.item_id)
         card.mark = ev.event if ev is not None else ""
+        card.rating = ev.rating if ev is not None else None
         card.hidden = blocked.get(card.item.item_id, "")
         if not card.hidden and ev is not None and ev.event in _HIDING:
             card.hidden = f"removed: {_HIDING[ev.event]}"

@@ -33,7 +33,8 @@ class Card:
     reasons: list[str] = field(default_factory=list)
     labels: list[str] = field(default_factory=list)
     components: dict[str, float] = field(default_factory=dict)
-    mark: str = ""  # the user's latest feedback on it: liked | disliked | not_now | ...
+    mark: str = ""  # the user's latest feedback on it: liked | disliked | not_now | rated | ...
+    rating: float | None = None  # with mark "rated": the stars given
     hidden: str = ""  # why it left the list after the turn (a block, a dislike), in words
 
     def to_payload(self) -> dict[str, Any]:

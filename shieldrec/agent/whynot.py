@@ -88,7 +88,8 @@ def explain(turn: Turn, wanted: str) -> str:
     j = _match(wanted, dropped)
     if j is not None:
         d = turn.removed[j]
-        return f"“{d.item.title}” was sent by the platforms and taken out before ranking: {d.reason}."
+        reason = d.reason.removeprefix("removed: ")
+        return f"“{d.item.title}” was sent by the platforms and taken out before ranking: {reason}."
     total = len(turn.cards) + len(turn.removed)
     sent = f" for “{turn.sent}”" if turn.sent else ""
     return (f"“{wanted}” was not among the {total} candidates the platforms sent{sent}, so there was nothing "
@@ -112,11 +113,16 @@ def _ranked(turn: Turn, card: Card) -> str:
     pool = turn.pool
     place = pool.index(card) + 1
     out = [f"{head}: {place - len(visible)} below the last card on screen, so “show more” brings it up."]
-    lost, won = _signals(card, last)
-    beat = f"The last card shown, “{last.item.title}” (#{last.rank}, {last.score:+.2f}), outranked it"
-    out.append(beat + (" on " + "; ".join(lost) if lost else "") + ".")
-    if won:
-        out.append("It did better on " + ", ".join(won) + ".")
+    shown = f"the last card shown, “{last.item.title}” (#{last.rank}, {last.score:+.2f})"
+    if card.score >= last.score:
+        # The diversity stage placed it lower: its score alone would have put it higher.
+        out.append(f"Its score is higher than {shown}; it sits lower to keep the answer varied, because "
+                   "cards much like it are already above it.")
+    else:
+        lost, won = _signals(card, last)
+        out.append(shown[0].upper() + shown[1:] + " outranked it" + (" on " + "; ".join(lost) if lost else "") + ".")
+        if won:
+            out.append("It did better on " + ", ".join(won) + ".")
     if card.reasons:
         out.append("Its own reasons: " + " · ".join(card.reasons) + ".")
     return " ".join(out)

@@ -21,6 +21,7 @@ from shieldrec.settings import Settings
 from shieldrec.store import Profile, Store
 from shieldrec.store.platform_configs import PlatformConfig
 from shieldrec.tui.app import ShieldRecApp
+from shieldrec.tui.screens.conversations import Conversations
 from shieldrec.tui.screens.help import Help
 from shieldrec.tui.screens.modals import Choose, Confirm, Prompt, Removed
 from shieldrec.tui.widgets import RemovedButton, ResultCard, TurnView
@@ -115,7 +116,7 @@ async def test_ask_like_and_the_profile_keeps_it_across_a_restart(make_app: Call
         # The conversation was saved too: Ctrl+R offers it and brings its cards back.
         await pilot.press("f2", "ctrl+r")
         await pilot.pause()
-        assert isinstance(again.screen, Choose)
+        assert isinstance(again.screen, Conversations)
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(again.chat.query(TurnView)) == 1, what="the resumed conversation")
         resumed = again.chat.query_one(TurnView).visible_cards()
