@@ -24,7 +24,7 @@ from shieldrec.agent.feedback import Feedback, NothingToUndo
 from shieldrec.agent.followup import Reading, resolve
 from shieldrec.agent.shield import apply_profile, prefilter
 from shieldrec.agent.threads import in_thread
-from shieldrec.agent.turn import Card, Dropped, Turn
+from shieldrec.agent.turn import Card, Dropped, Turn, turns_from_messages
 from shieldrec.errors import InvalidInput
 from shieldrec.intent import Intent
 from shieldrec.items import Item, Preference
@@ -276,20 +276,7 @@ class AgentSession:
             conversation_id = latest.id
         if conversation_id not in {c.id for c in self.conversations()}:
             raise InvalidInput(f"no conversation #{conversation_id} in profile {self.profile.name!r}")
-        turns: list[Turn] = []
-        for message in self.store.conversations.messages(conversation_id):
-            if message.role != "agent":
-                continue
-            try:
-                turn = Turn.from_payload(message.payload, message_id=message.id)
-            except InvalidInput:
-                continue  # a reply without saved cards (or from a future version): nothing to re-show
-            replaces = message.payload.get("replaces")
-            earlier = [n for n, t in enumerate(turns) if t.message_id == replaces]
-            if earlier:  # the same answer, re-ranked later
-                turns[earlier[0]] = turn
-            else:
-                turns.append(turn)
+        turns = turns_from_messages(self.store.conversations.messages(conversation_id))
         self.turns = turns
         self.conversation_id = conversation_id
         self.refresh()

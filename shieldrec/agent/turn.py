@@ -8,14 +8,18 @@ can hold anything.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shieldrec.agent.view import PAGE, View
 from shieldrec.errors import InvalidInput
 from shieldrec.intent import Intent
 from shieldrec.items import Item
 from shieldrec.sanitize import clean_text
+
+if TYPE_CHECKING:
+    from shieldrec.store.conversations import Message
 
 PAYLOAD_VERSION = 1
 _TEXT_KEPT = 1500  # of an item's description, in a saved turn: enough to re-show and re-rank from
@@ -230,6 +234,26 @@ class Turn:
             at=float(at) if isinstance(at, (int, float)) and not isinstance(at, bool) else time.time(),
             message_id=message_id,
         )
+
+
+def turns_from_messages(messages: Sequence[Message]) -> list[Turn]:
+    """The answers of a saved conversation, as they were last ranked (a re-ranked answer replaces
+    the first version of it). Replies without saved cards are skipped."""
+    turns: list[Turn] = []
+    for message in messages:
+        if message.role != "agent":
+            continue
+        try:
+            turn = Turn.from_payload(message.payload, message_id=message.id)
+        except InvalidInput:
+            continue  # a reply without saved cards (or from a future version): nothing to re-show
+        replaces = message.payload.get("replaces")
+        earlier = [n for n, t in enumerate(turns) if t.message_id == replaces]
+        if earlier:
+            turns[earlier[0]] = turn
+        else:
+            turns.append(turn)
+    return turns
 
 
 def intent_from_payload(raw: Any) -> Intent:

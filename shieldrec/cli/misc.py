@@ -6,15 +6,16 @@ import json
 
 import click
 
+from shieldrec.cli.common import show_format_option, wants_json
 from shieldrec.paths import get_paths
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print as a JSON object.")
-def paths(as_json: bool) -> None:
+@show_format_option
+def paths(fmt: str, as_json: bool) -> None:
     """Show where ShieldRec keeps its data, settings and cache."""
     values = get_paths().as_dict()
-    if as_json:
+    if wants_json(fmt, as_json):
         click.echo(json.dumps(values, indent=2))
         return
     width = max(map(len, values))
@@ -23,6 +24,17 @@ def paths(as_json: bool) -> None:
 
 
 def run_tui(profile_name: str | None) -> None:
+    """Open the terminal app; a profile named on the command line must exist (checked before
+    anything is drawn, so a typo is an error message and a non-zero exit, not an empty app)."""
+    if profile_name:
+        from shieldrec.cli.common import errors_as_click, open_store
+
+        store = open_store()
+        try:
+            with errors_as_click():
+                store.profile(profile_name)
+        finally:
+            store.close()
     # Imported here so every other command runs without loading textual.
     from shieldrec.tui.app import run
 
