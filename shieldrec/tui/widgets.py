@@ -189,9 +189,10 @@ class ResultCard(Widget, can_focus=True):
         if who:
             out.append("\n")
             out.append_text(plain(who, 200, style="dim italic"))
-        if item.url:
+        link = self.app.resolve_link(item) if hasattr(self.app, "resolve_link") else item.url
+        if link:
             out.append("\n")
-            out.append_text(plain(item.url, 300, style="underline"))
+            out.append_text(plain(link, 300, style="underline"))
 
     def _send(self, action: str, arg: str = "") -> None:
         self.post_message(self.Action(self, action, arg))

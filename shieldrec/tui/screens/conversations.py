@@ -39,7 +39,8 @@ class Conversations(Dialog):
     """Dismisses with the id of the conversation to open, or None. Renames and deletions
     happen here and are reported through `on_deleted` (the chat clears a deleted open one)."""
 
-    BINDINGS = [*keys.bindings("dialog"), *keys.bindings("conversations")]
+    BINDINGS = [*keys.bindings("dialog"), *keys.bindings("conversations"),
+                ("down", "to_list", "To the list")]
 
     def __init__(self, store: Store, profile_id: int, current: int | None,
                  on_deleted: Callable[[int], None]) -> None:
@@ -84,6 +85,10 @@ class Conversations(Dialog):
             return None
         option = options.get_option_at_index(options.highlighted)
         return int(option.id) if option.id else None
+
+    def action_to_list(self) -> None:
+        """↓ from the search field goes into the list (in the list, ↓ moves down it)."""
+        self.query_one(OptionList).focus()
 
     @on(Input.Changed, "#search")
     def _search(self) -> None:

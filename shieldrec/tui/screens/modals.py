@@ -199,7 +199,11 @@ class Choose(Dialog):
 
 
 class Removed(Dialog):
-    """Everything the shield kept out of one answer, each with its reason."""
+    """Everything the shield kept out of one answer, each with its reason. The list has the
+    focus, so the arrow keys scroll it; Enter or Esc closes."""
+
+    AUTO_FOCUS = "#removed-list"
+    BINDINGS = [*keys.bindings("dialog"), ("enter", "dismiss_none", "Close")]
 
     def __init__(self, title: str, rows: Sequence[tuple[str, str, str]]) -> None:
         super().__init__()
