@@ -182,7 +182,9 @@ class Tally:
         """What would turn it into a learned like or avoid, in words."""
         lead = max(self.liked, self.disliked)
         kind = "likes" if self.liked >= self.disliked else "dislikes"
-        more = max(MIN_EVIDENCE - lead, MARGIN - abs(self.liked - self.disliked), 1)
+        more = max(MIN_EVIDENCE - lead, MARGIN - abs(self.liked - self.disliked))
+        if more <= 0:  # enough already: beliefs are drawn when feedback touches them
+            return f"enough {kind} for a belief: the next feedback on it makes it one"
         return f"{more} more {kind if more > 1 else kind[:-1]} would make it a belief"
 
 

@@ -31,6 +31,15 @@ SMALL = (80, 24)
 SnapCompare = Callable[..., bool]
 
 
+@pytest.fixture(autouse=True)
+def utc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dates on screen in one time zone, whatever the machine's."""
+    import time
+
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+
+
 @pytest.fixture
 def maya(store: Store) -> Profile:
     """maya.toml with its history dated once and for all, fixed platforms and a fixed audit log."""
@@ -46,7 +55,8 @@ def maya(store: Store) -> Profile:
     audit: AuditLog = store.audit
     for n, (name, status) in enumerate((("demo-movies", 200), ("demo-books", 200), ("my-shop", None))):
         entry = audit.record(profile_id=profile.id, platform=name, method="GET",
-                             url=f"http://127.0.0.1:8765/v1/recommend?section={name[5:]}",
+                             url="http://127.0.0.1:8765/v1/recommend" if name.startswith("demo")
+                             else "https://shop.example/api/recs",
                              params={"query": {"q": "hopeful", "limit": 30}}, bytes_out=180 + n)
         audit.complete(entry, status=status, bytes_in=24_000 + 1000 * n if status else None,
                        error=None if status else "timed out", duration_ms=40.0 + n)

@@ -37,7 +37,7 @@ def setting_widget(setting: Any, value: Any) -> Any:
     if setting.type in ("dict", "list"):
         text = "" if value is None or value == setting.default else json.dumps(value, ensure_ascii=False)
         return field_input(text, placeholder=json.dumps(setting.default, ensure_ascii=False))
-    placeholder = "" if setting.default in (None, "") else f"{setting.default}"
+    placeholder = "required" if setting.required else "" if setting.default in (None, "") else f"{setting.default}"
     return field_input("" if value is None or value == setting.default else str(value), placeholder=placeholder)
 
 
@@ -56,6 +56,11 @@ def setting_value(setting: Any, widget: Any) -> Any:
 class PlatformForm(Dialog):
     """A platform's name, adapter and one labelled field per setting of that adapter (its help
     beside it); changing the adapter changes the fields. Dismisses with a PlatformConfig."""
+
+    DEFAULT_CSS = """
+    PlatformForm #settings-fields { height: auto; }
+    PlatformForm .fields { max-height: 70vh; }
+    """
 
     def __init__(self, current: Any | None, check: Any) -> None:
         from shieldrec.platforms.registry import available_adapters
@@ -94,6 +99,8 @@ class PlatformForm(Dialog):
 
     async def on_mount(self) -> None:
         await self._show_settings()
+        # The name field has the focus; its label above it stays in view.
+        self.call_after_refresh(self.query_one(".fields").scroll_home, animate=False)
 
     def _schema(self) -> tuple[Any, ...]:
         cls = self.adapters[self.adapter]

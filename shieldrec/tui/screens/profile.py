@@ -101,7 +101,8 @@ def noticed(store: Store, profile: Profile, facts: Facts) -> Text | None:
     out.append_text(plain("; ".join(parts), 1200))
     if len(tallies) > NOTICED_SHOWN:
         out.append(f" and {len(tallies) - NOTICED_SHOWN} more")
-    out.append(f". {tallies[0].needs()[0].upper()}{tallies[0].needs()[1:]} for '{tallies[0].value}'.", style="dim")
+    needs = tallies[0].needs()
+    out.append(f". For '{tallies[0].value}': {needs}.", style="dim")
     return out
 
 
@@ -148,6 +149,7 @@ def summary(store: Store, profile: Profile) -> Text:
 class ProfileScreen(Page):
     BINDINGS = keys.bindings("profile")
     NAME = "profile"
+    AUTO_FOCUS = ""  # on_mount focuses the beliefs without scrolling the summary away
 
     def __init__(self) -> None:
         super().__init__()
@@ -175,7 +177,8 @@ class ProfileScreen(Page):
         self.query_one("#disputes", DataTable).add_columns("when", "title", "the reason you disputed")
         self.query_one("#history", DataTable).add_columns("when", "what", "title", "by / from")
         self.action_reload()
-        self.query_one("#prefs", DataTable).focus()
+        # The summary at the top stays in view; the beliefs table takes the keys.
+        self.query_one("#prefs", DataTable).focus(scroll_visible=False)
 
     @staticmethod
     def _fill(table: DataTable, rows: list[tuple[str, list[Text]]], *, hide_empty: bool = False) -> None:
@@ -183,7 +186,7 @@ class ProfileScreen(Page):
         table.clear()
         for key, cells in rows:
             table.add_row(*cells, key=key)
-        table.move_cursor(row=min(row, max(0, table.row_count - 1)))
+        table.move_cursor(row=min(row, max(0, table.row_count - 1)), scroll=False)
         if hide_empty:
             table.display = bool(rows)
 
