@@ -11,13 +11,15 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from shieldrec.errors import ShieldRecError
 from shieldrec.settings import Settings
-from shieldrec.store import Profile, Store
+
+if TYPE_CHECKING:
+    from shieldrec.store import Profile, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,6 +35,7 @@ list_format_option = click.option(
     "--format", "fmt", type=click.Choice(LIST_FORMATS), default="table", show_default=True, help="Output format."
 )
 SHOW_FORMATS = ("text", "json")
+profile_option = click.option("--profile", "-p", "profile_name", default=None, help="Profile (default: the usual one).")
 
 
 def show_format_option(fn: F) -> F:
@@ -76,6 +79,10 @@ def errors_as_click() -> Iterator[None]:
 
 
 def open_store() -> Store:
+    # Imported here: sqlite-utils pulls in pandas, which commands that never open the store
+    # (and the terminal app's first paint) should not wait for.
+    from shieldrec.store import Store
+
     with errors_as_click():
         return Store()
 

@@ -7,11 +7,16 @@ from typing import Any
 
 import click
 
-from shieldrec.cli.common import atomic_output, emit, errors_as_click, list_format_option, open_store, resolve_profile
+from shieldrec.cli.common import (
+    atomic_output,
+    emit,
+    errors_as_click,
+    list_format_option,
+    open_store,
+    profile_option,
+    resolve_profile,
+)
 from shieldrec.store import Profile, Store
-
-profile_option = click.option("--profile", "-p", "profile_name", default=None, help="Profile (default: the usual one).")
-
 
 def _rows(store: Store, profile: Profile, found: list[Any]) -> list[dict[str, Any]]:
     rows = []

@@ -6,10 +6,7 @@ import datetime
 
 import click
 
-from shieldrec.cli.common import emit, errors_as_click, list_format_option, open_store, resolve_profile
-
-profile_option = click.option("--profile", "-p", "profile_name", default=None, help="Profile (default: the usual one).")
-
+from shieldrec.cli.common import emit, errors_as_click, list_format_option, open_store, profile_option, resolve_profile
 
 @click.group()
 def later() -> None:

@@ -27,14 +27,12 @@ def run_tui(profile_name: str | None) -> None:
     """Open the terminal app; a profile named on the command line must exist (checked before
     anything is drawn, so a typo is an error message and a non-zero exit, not an empty app)."""
     if profile_name:
-        from shieldrec.cli.common import errors_as_click, open_store
+        from shieldrec.store.peek import profile_names
 
-        store = open_store()
-        try:
-            with errors_as_click():
-                store.profile(profile_name)
-        finally:
-            store.close()
+        known = profile_names(get_paths().database)
+        if profile_name not in known:
+            raise click.ClickException(
+                f"no profile named {profile_name!r} (profiles: {', '.join(known) or 'none yet'})")
     # Imported here so every other command runs without loading textual.
     from shieldrec.tui.app import run
 

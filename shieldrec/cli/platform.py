@@ -14,15 +14,13 @@ from shieldrec.cli.common import (
     errors_as_click,
     list_format_option,
     open_store,
+    profile_option,
     resolve_profile,
     show_format_option,
     wants_json,
 )
 from shieldrec.errors import InvalidInput
 from shieldrec.sanitize import clean_text
-
-profile_option = click.option("--profile", "-p", "profile_name", default=None, help="Profile (default: the usual one).")
-
 
 def _parse_sets(adapter_cls: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
     schema = {s.name: s for s in adapter_cls.settings_schema}

@@ -40,6 +40,9 @@ async def test_a_request_is_ranked_saved_and_can_be_resumed(session: AgentSessio
     assert turn.summary().startswith(f"10 of {len(turn.cards)} picks from demo-books, demo-movies")
     assert ("demo-movies", "pending") in statuses and ("demo-books", "done") in statuses
     assert statuses[-1] == ("ranking", "done")
+    # The app's status line says which model loads; the session only says what it ranks.
+    ranking = [t for who, t in statuses if who == "ranking" and t != "done"]
+    assert ranking == [f"ranking {len(turn.cards)} candidates"]
     # The shield kept things out, each with its reason: horror, maya's blocked author.
     reasons = [d.reason for d in turn.removed]
     assert any("horror" in r.lower() for r in reasons)

@@ -21,7 +21,7 @@ from shieldrec.store import Profile, Store
 from shieldrec.tui.app import ShieldRecApp
 from shieldrec.tui.screens.conversations import Conversations
 from shieldrec.tui.screens.modals import Ask, Choose, Form, Prompt
-from shieldrec.tui.widgets import AskInput, MoreButton, ResultCard, TurnView
+from shieldrec.tui.widgets import AskInput, MoreButton, TurnView
 
 from .conftest import FIXED_TITLES, screen_text, show_fixed, wait_for
 
@@ -482,3 +482,66 @@ async def test_deleting_a_history_row_asks_first_and_can_be_undone(make_app: Cal
         await pilot.pause()
         back = store.history(maya)
         assert len(back) == 5 and back[-1].item.title == newest.item.title and back[-1].at == newest.at
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_the_demo_platform_keeps_its_port_so_links_in_saved_conversations_work(
+        store: Store, maya: Profile, settings: Settings, embedder: Embedder) -> None:
+    import socket
+
+    import httpx
+
+    settings.tui.demo_port = free_port()
+
+    def start() -> ShieldRecApp:
+        return ShieldRecApp("maya", store=store, settings=settings, embedder=embedder, opener=lambda url: None)
+
+    app = start()
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert app.demo is not None and app.demo.port == settings.tui.demo_port
+        view = await ask(pilot, "space adventure")
+        link = view.cards()[0].card.item.url
+        assert link.startswith(f"http://127.0.0.1:{settings.tui.demo_port}/v1/items/")
+    again = start()
+    async with again.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        assert again.demo is not None and again.demo.port == settings.tui.demo_port  # the same address
+        [turn] = again.session.resume()  # type: ignore[union-attr]
+        async with httpx.AsyncClient() as client:
+            assert (await client.get(again.resolve_link(turn.visible[0].item))).status_code == 200
+    with socket.socket() as taken:  # something else holds the port now
+        taken.bind(("127.0.0.1", settings.tui.demo_port))
+        taken.listen()
+        moved = start()
+        async with moved.run_test(size=SIZE, notifications=True) as pilot:
+            await ready(pilot)
+            assert moved.demo is not None and moved.demo.port != settings.tui.demo_port
+            from textual.widgets._toast import Toast
+
+            await wait_for(pilot, lambda: any("is taken" in str(t.render()) for t in moved.screen.query(Toast)),
+                           what="the notice that the demo platform moved")
+            [turn] = moved.session.resume()  # type: ignore[union-attr]
+            item = turn.visible[0].item
+            assert item.url == link or item.url.startswith(f"http://127.0.0.1:{settings.tui.demo_port}/")
+            fixed = moved.resolve_link(item)
+            assert fixed.startswith(f"{moved.demo.url}/v1/items/")
+            async with httpx.AsyncClient() as client:
+                assert (await client.get(fixed)).status_code == 200
+
+
+def test_only_the_demo_platforms_own_item_links_are_pointed_at_its_new_address() -> None:
+    from shieldrec.platforms.demo import relink
+
+    base = "http://127.0.0.1:40001"
+    assert relink("http://127.0.0.1:8765/v1/items/movie-1", base) == f"{base}/v1/items/movie-1"
+    assert relink("http://localhost:9/v1/items/book-2", base) == f"{base}/v1/items/book-2"
+    for other in ("https://example.org/v1/items/x", "http://127.0.0.1:8765/elsewhere", "javascript:alert(1)", ""):
+        assert relink(other, base) == other

@@ -429,6 +429,12 @@ async def test_settings_are_validated_and_persisted(make_app: Callable[..., Shie
         await ready(pilot)
         await pilot.press("f6")
         await pilot.pause()
+        # The language model switch says its state in words, so it reads without colour.
+        switch_row = next(line for line in (await shown(pilot)).splitlines() if "Use it" in line)
+        assert switch_row.rstrip().endswith(" off")
+        await pilot.click("#llm-enabled Switch")
+        assert next(line for line in (await shown(pilot)).splitlines() if "Use it" in line).rstrip().endswith(" on")
+        await pilot.click("#llm-enabled Switch")
         app.screen.query_one("#diversity", Input).value = "7"
         await pilot.press("ctrl+s")
         await pilot.pause()
@@ -449,6 +455,30 @@ async def test_settings_are_validated_and_persisted(make_app: Callable[..., Shie
     assert saved.ranking.diversity == 0.6 and saved.ranking.weights["popularity"] == 0.0
     assert saved.tui.theme == "textual-light"
     assert app.settings.ranking.diversity == 0.6  # the next search uses it
+
+
+async def test_the_status_line_says_each_thing_once_and_keeps_the_models_on_the_right() -> None:
+    from textual.app import App
+
+    from shieldrec.tui.widgets import StatusLine
+
+    class Bare(App[None]):
+        def compose(self) -> Any:
+            yield StatusLine()
+
+    app = Bare()
+    async with app.run_test(size=(100, 3)) as pilot:
+        line = app.query_one(StatusLine)
+        line.set("model", "loading the embedding model", busy=True)
+        line.set("rank", "ranking 53 candidates", busy=True)
+        line.set("llm", "model stopped")  # where the language model's worker reports
+        await pilot.pause()
+        text = screen_text(app).splitlines()[0]
+        assert text.count("loading the embedding model") == 1 and "ranking 53 candidates" in text
+        assert text.rstrip().endswith("loading the embedding model  ·  model stopped")
+        line.set("model", "")
+        await pilot.pause()
+        assert "loading" not in screen_text(app)
 
 
 async def test_with_no_profile_the_app_says_how_to_make_one(make_app: Callable[..., ShieldRecApp]) -> None:

@@ -106,44 +106,43 @@ class Conversations(Dialog):
     def _close(self) -> None:
         self.dismiss(None)
 
+    def _chosen(self) -> Conversation | None:
+        chosen = self.selected()
+        return next((c for c in self.found if c.id == chosen), None)
+
+    def _store(self, what: str, change: Callable[[], object], keep: int | None = None) -> bool:
+        """Make a change in the store; a failure is a notice. The list follows either way."""
+        try:
+            change()
+        except ShieldRecError as exc:
+            self.app.notify(plain(f"Not {what}: {exc}", 300).plain, severity="warning", markup=False)
+            return False
+        self.refresh_list(keep=keep)
+        self.query_one(OptionList).focus()
+        return True
+
     @on(Button.Pressed, "#rename")
     def action_rename(self) -> None:
-        chosen = self.selected()
-        if chosen is None:
+        conv = self._chosen()
+        if conv is None:
             return
-        conv = next(c for c in self.found if c.id == chosen)
 
         def renamed(title: str | None) -> None:
-            if title is None:
-                return
-            try:
-                self.store.conversations.rename(self.profile_id, chosen, title)
-            except ShieldRecError as exc:
-                self.app.notify(plain(f"Not renamed: {exc}", 300).plain, severity="warning", markup=False)
-                return
-            self.refresh_list(keep=chosen)
-            self.query_one(OptionList).focus()
+            if title is not None:
+                self._store("renamed", lambda: self.store.conversations.rename(self.profile_id, conv.id, title),
+                            keep=conv.id)
 
         self.app.push_screen(Prompt("Rename this conversation", value=conv.title, button="Rename"), renamed)
 
     @on(Button.Pressed, "#delete")
     def action_delete(self) -> None:
-        chosen = self.selected()
-        if chosen is None:
+        conv = self._chosen()
+        if conv is None:
             return
-        conv = next(c for c in self.found if c.id == chosen)
 
         def confirmed(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                self.store.conversations.delete(self.profile_id, chosen)
-            except ShieldRecError as exc:
-                self.app.notify(plain(f"Not deleted: {exc}", 300).plain, severity="warning", markup=False)
-                return
-            self.on_deleted(chosen)
-            self.refresh_list()
-            self.query_one(OptionList).focus()
+            if yes and self._store("deleted", lambda: self.store.conversations.delete(self.profile_id, conv.id)):
+                self.on_deleted(conv.id)
 
         self.app.push_screen(Ask(
             "Delete this conversation?",
