@@ -61,8 +61,9 @@ GROUPS: dict[str, tuple[str, tuple[Key, ...]]] = {
         Key("card.block_topic", "t", "block('topic')", "Block topic"),
         Key("card.block_source", "s", "block('source')", "Block source"),
         Key("card.open", "o", "open", "Open"),
-        Key("card.more", "m", "more", "More"),
-        Key("card.view", "v", "view", "Sort/filter"),
+        # The answer's own buttons say "show more"; F1 lists both.
+        Key("card.more", "m", "more", "More", show=False),
+        Key("card.view", "v", "view", "Sort/filter", show=False),
         Key("card.dispute", "x", "dispute", "Wrong reason", show=False),
         Key("card.rate_1", "1", "rate(1)", "Rate 1 of 5", show=False),
         Key("card.rate_2", "2", "rate(2)", "Rate 2 of 5", show=False),

@@ -477,8 +477,8 @@ class AskInput(Input):
 
 class FunctionKeys(Static):
     """F1 Help  F2 Chat  F3 Profile …: every screen's function keys on one line, always shown
-    (the footer beside it lists what the focused part can do). Keys follow config.toml remaps;
-    each name can be clicked."""
+    (the footer below it lists what the focused part can do), then the palette and quit keys
+    where the width allows. Keys follow config.toml remaps; each name can be clicked."""
 
     def __init__(self, current: str, keymap: dict[str, str]) -> None:
         super().__init__(id="fkeys")
@@ -500,6 +500,7 @@ class FunctionKeys(Static):
             if name == self.current:
                 word = word.stylize("bold underline")
             parts.append(label + word)
-        quit_key = keys.display(keys.effective(by_id["app.quit"], self.keymap))
-        parts.append(Content.from_markup("[@click=app.quit]$q[/]", q=f"{quit_key} Quit").stylize("dim"))
+        for ident, action, word in (("app.palette", "app.command_palette", "Commands"), ("app.quit", "app.quit", "Quit")):
+            shown = keys.display(keys.effective(by_id[ident], self.keymap)).replace("Ctrl+", "^")
+            parts.append(Content.from_markup(f"[@click={action}]$k[/]", k=f"{shown} {word}").stylize("dim"))
         return Content(" ").join(parts)

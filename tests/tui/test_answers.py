@@ -271,8 +271,11 @@ async def test_conversations_can_be_searched_renamed_deleted_and_opened(make_app
         await pilot.pause()
         await pilot.press("down", "x")
         await pilot.pause()
-        assert isinstance(app.screen, Ask)
-        await pilot.press("enter")
+        assert isinstance(app.screen, Ask) and app.focused.id == "no"  # type: ignore[union-attr]
+        await pilot.press("enter")  # it cannot be undone, so Enter alone keeps it
+        await pilot.pause()
+        assert "books about hope" in [c.title for c in store.conversations.list(maya.id)]
+        await pilot.press("x", "shift+tab", "enter")
         await pilot.pause()
         assert "books about hope" not in [c.title for c in store.conversations.list(maya.id)]
         assert not app.chat.query(TurnView) and app.session.conversation_id is None  # type: ignore[union-attr]

@@ -37,7 +37,7 @@ class Page(Screen[None]):
     def bottom(self) -> ComposeResult:
         """The function keys, then what the focused part can do."""
         yield FunctionKeys(self.NAME, self.app.keymap)
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
 
 def selected_key(table: DataTable) -> str | None:

@@ -46,7 +46,7 @@ class ChatScreen(Screen[None]):
             yield Static(Text("Opening your profile…"), id="welcome")
         yield AskInput(placeholder=PLACEHOLDER, id="ask")
         yield FunctionKeys("chat", self.app.keymap)
-        yield Footer(compact=True)
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.compact = self.app.settings.tui.compact
@@ -216,12 +216,15 @@ class ChatScreen(Screen[None]):
 
     # -- feedback -------------------------------------------------------------------------
 
-    def _marks(self, view: TurnView) -> None:
+    def _marks(self, *views: TurnView) -> None:
+        """What the cards mark beside the ranking: on the watch list, reasons disputed (read once)."""
         session = self.session
-        if session is None:
+        if session is None or not views:
             return
-        view.later = session.store.later.ids(session.profile.id)
-        view.disputed = session.store.disputes.marked(session.profile.id)
+        later = session.store.later.ids(session.profile.id)
+        disputed = session.store.disputes.marked(session.profile.id)
+        for view in views:
+            view.later, view.disputed = later, disputed
 
     async def sync(self) -> None:
         """After feedback, paging or an undo: every turn follows the profile; the focus stays on a
@@ -233,8 +236,9 @@ class ChatScreen(Screen[None]):
                 cards = view.cards()
                 if focused in cards:
                     where = (view, cards.index(focused))
-        for view in self.views:
-            self._marks(view)
+        views = self.views
+        self._marks(*views)
+        for view in views:
             await view.sync()
         if where is None or (focused is not None and focused.is_attached and focused is self.app.focused):
             return

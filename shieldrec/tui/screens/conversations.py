@@ -147,4 +147,4 @@ class Conversations(Dialog):
         self.app.push_screen(Ask(
             "Delete this conversation?",
             f"“{conv.title or '(untitled)'}” and its answers go. What you liked, disliked or blocked in it stays "
-            "in your profile. This cannot be undone.", yes="Delete"), confirmed)
+            "in your profile. This cannot be undone.", yes="Delete", final=True), confirmed)

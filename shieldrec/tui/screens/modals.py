@@ -90,21 +90,21 @@ class OnOff(Horizontal):
 
 
 class Ask(Dialog):
-    """A yes/no question before something a single key would otherwise do at once."""
+    """A yes/no question before something a single key would otherwise do at once. Enter answers
+    with the button in focus: "yes" for what can be undone, "no" (`final=True`) for what cannot."""
 
-    BINDINGS = [*keys.bindings("dialog")]
-
-    def __init__(self, title: str, body: str, yes: str = "Yes", no: str = "Cancel") -> None:
+    def __init__(self, title: str, body: str, yes: str = "Yes", no: str = "Cancel", *, final: bool = False) -> None:
         super().__init__()
-        self.title_text, self.body, self.yes, self.no = title, body, yes, no
+        self.title_text, self.body, self.yes, self.no, self.final = title, body, yes, no, final
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="box"):
             yield Static(plain(self.title_text, 300), classes="title")
             yield Static(plain(self.body, 2000, multiline=True))
             with Horizontal(classes="buttons"):
-                yield Button(Text(self.yes), variant="warning", id="yes")
-                yield Button(Text(self.no), id="no")
+                yes = Button(Text(self.yes), variant="error" if self.final else "warning", id="yes")
+                no = Button(Text(self.no), id="no")
+                yield from (no, yes) if self.final else (yes, no)
 
     @on(Button.Pressed, "#yes")
     def _yes(self) -> None:
