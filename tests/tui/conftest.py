@@ -110,9 +110,9 @@ def screen_text(app: Any) -> str:
                          svg):
         rows[int(m.group(2))].append((float(m.group(1)), html.unescape(m.group(3)).replace("\xa0", " ")))
     lines = []
-    for n in sorted(rows):
+    for n in range(max(rows, default=-1) + 1):  # blank rows kept, so line i is the screen's row i
         line = ""
-        for x, text in sorted(rows[n]):
+        for x, text in sorted(rows.get(n, [])):
             col = round(x / 12.2)
             line = line.ljust(col) + text
         lines.append(line.rstrip())

@@ -362,9 +362,14 @@ async def test_watch_list_ratings_and_a_wrong_reason_are_kept_shown_and_undone(
         assert {d.reason for d in store.disputes.list(maya.id)} == {third.card.reasons[0], first.card.reasons[1]}
         await pilot.press("f3")
         await pilot.pause()
-        text = screen_text(app)
-        assert "Kept for later" in text and FIXED_TITLES[0][0] in text
-        assert "rated 4" in text and first.card.reasons[1] in text
+        from textual.widgets import DataTable
+
+        def table(ident: str) -> str:
+            found = app.screen.query_one(ident, DataTable)
+            return "\n".join(" | ".join(map(str, found.get_row_at(i))) for i in range(found.row_count))
+
+        assert FIXED_TITLES[0][0] in table("#later")
+        assert f"rated 4 | {FIXED_TITLES[0][0]}" in table("#history") and first.card.reasons[1] in table("#disputes")
         await pilot.press("f2")
         for _ in range(4):  # undo, newest first: the reason, the other reason, the rating, the watch list
             await pilot.press("ctrl+z")

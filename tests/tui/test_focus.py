@@ -160,11 +160,14 @@ async def test_every_dialog_opens_on_its_first_field_and_tab_walks_it_in_order(
 
 
 async def test_focus_is_visible_on_every_field_of_a_dialog_even_without_colour(
-        app: ShieldRecApp, monkeypatch: pytest.MonkeyPatch) -> None:
+        store: Store, maya: Profile, settings: Settings, embedder: Embedder,
+        monkeypatch: pytest.MonkeyPatch) -> None:
     """The field in focus has a bar on its left edge, a character and not only a colour, and only it."""
     from .conftest import screen_text
 
     monkeypatch.setenv("NO_COLOR", "1")
+    app = ShieldRecApp("maya", store=store, settings=settings, embedder=embedder, demo=False)
+    assert app.no_color
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
         await pilot.press("f3", "a")

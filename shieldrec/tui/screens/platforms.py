@@ -59,7 +59,6 @@ class PlatformForm(Dialog):
 
     DEFAULT_CSS = """
     PlatformForm #settings-fields { height: auto; }
-    PlatformForm .fields { max-height: 70vh; }
     """
 
     def __init__(self, current: Any | None, check: Any) -> None:
