@@ -229,6 +229,8 @@ class Preference:
     def describe(self) -> str:
         """The entry in plain words, as the profile screen shows it."""
         verb = {"like": "likes", "avoid": "avoids", "block": "blocks"}[self.kind]
-        what = self.value if self.target == "topic" else f"{self.target} '{self.value}'"
+        # A block always names what it blocks: "blocks Short Film" could be a title or a studio.
+        plain_topic = self.target == "topic" and self.kind != "block"
+        what = self.value if plain_topic else f"{self.target} '{self.value}'"
         tail = f" (learned: {self.evidence})" if self.origin == "learned" and self.evidence else ""
         return f"{verb} {what}{tail}"

@@ -65,6 +65,10 @@ class TuiSettings:
     theme: str = "textual-dark"
     # Binding id -> key(s), e.g. {"card.like": "l"}; overrides the defaults.
     keys: dict[str, str] = field(default_factory=dict)
+    compact: bool = False  # one line per pick
+    # Where the app runs the bundled demo platform: a fixed port keeps the links in saved
+    # conversations working from one start to the next (0: any free port).
+    demo_port: int = 8765
 
 
 @dataclass

@@ -157,3 +157,37 @@ def revert(store: Store, profile: Profile, changes: Sequence[MemoryChange]) -> N
                 store.add_preference(profile, Preference(kind=b.kind, target=b.target, value=b.value,
                                                          weight=b.weight, origin=b.origin,
                                                          evidence=b.evidence, created_at=b.created_at))
+
+
+@dataclass
+class Tally:
+    """Feedback on one tag or creator that has not (yet) become a belief."""
+
+    target: str  # topic | creator
+    value: str
+    liked: int
+    disliked: int
+
+    def needs(self) -> str:
+        """What would turn it into a learned like or avoid, in words."""
+        lead = max(self.liked, self.disliked)
+        kind = "likes" if self.liked >= self.disliked else "dislikes"
+        more = max(MIN_EVIDENCE - lead, MARGIN - abs(self.liked - self.disliked))
+        if more <= 0:  # enough already: beliefs are drawn when feedback touches them
+            return f"enough {kind} for a belief: the next feedback on it makes it one"
+        return f"{more} more {kind if more > 1 else kind[:-1]} would make it a belief"
+
+
+def pending(history: Sequence[HistoryEvent], prefs: Sequence[Preference]) -> list[Tally]:
+    """Tags and creators the user's feedback touched that the memory does not hold as beliefs,
+    most talked-about first: what it has noticed but does not believe yet."""
+    keys = list(dict.fromkeys(k for ev in history if ev.positive or ev.negative for k in _keys(ev.item)))
+    learned = {(p.target, _key(p.value)) for p in prefs if p.origin == "learned"}
+    out = []
+    for target, value in keys:
+        if (target, _key(value)) in learned or _stated_covers(prefs, target, value):
+            continue
+        tally = _tally(history, target, value)
+        out.append(Tally(target, value, len(tally.liked), len(tally.disliked)))
+    out.sort(key=lambda t: -(t.liked + t.disliked))
+    return out

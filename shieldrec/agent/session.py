@@ -24,10 +24,10 @@ from shieldrec.agent.feedback import Feedback, NothingToUndo
 from shieldrec.agent.followup import Reading, resolve
 from shieldrec.agent.shield import apply_profile, prefilter
 from shieldrec.agent.threads import in_thread
-from shieldrec.agent.turn import Card, Dropped, Turn
+from shieldrec.agent.turn import Card, Dropped, Turn, turns_from_messages
 from shieldrec.errors import InvalidInput, LlmUnavailable
 from shieldrec.intent import Intent
-from shieldrec.items import Item
+from shieldrec.items import Item, Preference
 from shieldrec.sanitize import clean_text
 from shieldrec.settings import Settings
 from shieldrec.store import Profile, Store
@@ -36,7 +36,7 @@ from shieldrec.store.db import tx
 
 if TYPE_CHECKING:
     from shieldrec.platforms import Query
-    from shieldrec.ranking import Embedder, Pipeline, RankRequest, RankResult, Scorer, Signal
+    from shieldrec.ranking import Embedder, Pipeline, Ranked, RankRequest, RankResult, Scorer, Signal
     from shieldrec.ranking.types import Check
     from shieldrec.ranking.pipeline import Reorder
 
@@ -58,6 +58,12 @@ def _notify(on_status: StatusCallback | None, source: str, state: str) -> None:
         on_status(source, state)
     except Exception:  # noqa: BLE001 - a display callback must never break a search
         log.debug("status callback failed", exc_info=True)
+
+
+def _cards(ranking: Sequence[Ranked]) -> list[Card]:
+    """Every ranked candidate becomes a card: the first page shows, the rest wait for "show more"."""
+    return [Card(rank=n, item=r.item, score=r.score, reasons=r.reasons, labels=r.labels, components=r.components)
+            for n, r in enumerate(ranking, 1)]
 
 
 class HeadOnly:
@@ -191,8 +197,7 @@ class AgentSession:
         later = self.progressive and self.has_language_model
         pipeline = Pipeline(self.settings.ranking, self.embedder, scorers=[] if later else self.scorers,
                             reorder=None if later else self.reorder)
-        waiting = "loading the embedding model" if not self.model_ready else "re-ranking"
-        _notify(on_status, RANKING, f"{waiting}: {len(candidates)} candidates")
+        _notify(on_status, RANKING, f"ranking {len(candidates)} candidates")
         result = await in_thread(self._rank, pipeline, request, not later)
         self.model_ready = True
         _notify(on_status, RANKING, "done")
@@ -201,15 +206,14 @@ class AgentSession:
             text=text,
             instruction=reading.instruction,
             intent=reading.intent,
-            cards=[Card(rank=n, item=r.item, score=r.score, reasons=r.reasons, labels=r.labels,
-                        components=r.components) for n, r in enumerate(result.ranking[: self.shown], 1)],
+            cards=_cards(result.ranking),
             removed=[Dropped(item, reason) for item, reason in dropped]
             + [Dropped(r.item, r.reason) for r in result.removed],
             errors=dict(fan.errors),
             counts=dict(fan.counts),
             sent=query.text,
             note=reading.note,
-            more=max(0, len(result.ranking) - self.shown),
+            page=self.shown,
             notes=constraint_notes([*checks, *result.checks]),
             anchor=reading.anchor,
         )
@@ -265,9 +269,7 @@ class AgentSession:
         if self.model_stops is not None and self.model_stops() != stops:
             raise LlmUnavailable("the language model stopped while re-ranking it")
         self._unrefined.pop(turn.message_id, None)
-        turn.cards = [Card(rank=n, item=r.item, score=r.score, reasons=r.reasons, labels=r.labels,
-                           components=r.components) for n, r in enumerate(result.ranking[: self.shown], 1)]
-        turn.more = max(0, len(result.ranking) - self.shown)
+        turn.cards = _cards(result.ranking)
         turn.refined = True
         assert self.conversation_id is not None
         turn.message_id = self.store.conversations.add(self.conversation_id, Message(
@@ -305,20 +307,7 @@ class AgentSession:
             conversation_id = latest.id
         if conversation_id not in {c.id for c in self.conversations()}:
             raise InvalidInput(f"no conversation #{conversation_id} in profile {self.profile.name!r}")
-        turns: list[Turn] = []
-        for message in self.store.conversations.messages(conversation_id):
-            if message.role != "agent":
-                continue
-            try:
-                turn = Turn.from_payload(message.payload, message_id=message.id)
-            except InvalidInput:
-                continue  # a reply without saved cards (or from a future version): nothing to re-show
-            replaces = message.payload.get("replaces")
-            earlier = [n for n, t in enumerate(turns) if t.message_id == replaces]
-            if earlier:  # the same answer, re-ranked later
-                turns[earlier[0]] = turn
-            else:
-                turns.append(turn)
+        turns = turns_from_messages(self.store.conversations.messages(conversation_id))
         self.turns = turns
         self.conversation_id = conversation_id
         self.refresh()
@@ -333,7 +322,7 @@ class AgentSession:
         return ""
 
     def _done(self, token: Feedback) -> Feedback:
-        if token.event_id is not None or token.preference_id is not None:
+        if token.wrote:
             self._undo.append(token)
         self.refresh()
         return token
@@ -347,8 +336,39 @@ class AgentSession:
     def not_now(self, item: Item) -> Feedback:
         return self._done(fb.record_event(self.store, self.profile, item, "not_now", self._instruction_for(item)))
 
+    def rate(self, item: Item, stars: int) -> Feedback:
+        """1-5 stars: 4 and 5 count as liking it, 1 and 2 as disliking it, 3 as neither."""
+        return self._done(fb.record_event(self.store, self.profile, item, "rate", self._instruction_for(item),
+                                          rating=stars))
+
+    def later(self, item: Item) -> Feedback:
+        """Keep the item on the watch list (or take it off again)."""
+        return self._done(fb.toggle_later(self.store, self.profile, item, self._instruction_for(item)))
+
+    def dispute(self, item: Item, reason: str) -> Feedback:
+        """"This reason is wrong": remembered, and marked wherever the reason shows again."""
+        return self._done(fb.record_dispute(self.store, self.profile, item, reason, self._instruction_for(item)))
+
     def block(self, target: str, value: str, item: Item | None = None) -> Feedback:
         return self._done(fb.record_block(self.store, self.profile, target, value, item))
+
+    def block_impact(self, target: str, value: str) -> list[Card]:
+        """The cards on screen now that blocking `target` `value` would take out."""
+        from shieldrec.agent.shield import blocked_by
+
+        visible = [c for turn in self.turns for c in turn.visible]
+        return blocked_by(visible, Preference(kind="block", target=target, value=value))
+
+    def why_not(self, text: str) -> str | None:
+        """The answer to "why not X?" about the last answer; None when `text` asks something else."""
+        from shieldrec.agent import whynot
+
+        wanted = whynot.asked_about(text)
+        if not wanted:
+            return None
+        if not self.turns:
+            return f"There is no answer yet to look for “{wanted}” in: ask for something first."
+        return whynot.explain(self.turns[-1], wanted)
 
     @property
     def can_undo(self) -> bool:

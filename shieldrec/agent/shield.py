@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from shieldrec.agent.turn import Turn
+from shieldrec.agent.turn import Card, Turn
 from shieldrec.intent import Intent
 from shieldrec.items import HistoryEvent, Item, Preference
 
@@ -151,6 +151,19 @@ def apply_profile(turn: Turn, preferences: Sequence[Preference], history: Sequen
     for card in turn.cards:
         ev = latest.get(card.item.item_id)
         card.mark = ev.event if ev is not None else ""
+        card.rating = ev.rating if ev is not None else None
         card.hidden = blocked.get(card.item.item_id, "")
         if not card.hidden and ev is not None and ev.event in _HIDING:
             card.hidden = f"removed: {_HIDING[ev.event]}"
+
+
+def blocked_by(cards: Sequence[Card], block: Preference) -> list[Card]:
+    """The cards a new block would take out, by the same filter the ranking applies."""
+    from shieldrec.ranking.filters import SeenIndex, hard_filter
+
+    if not cards:
+        return []
+    _, removed = hard_filter([c.item for c in cards], intent=Intent(), preferences=[block], seen=SeenIndex([]),
+                             include_consumed=True)
+    gone = {r.item.item_id for r in removed}
+    return [c for c in cards if c.item.item_id in gone]

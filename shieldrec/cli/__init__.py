@@ -19,6 +19,8 @@ COMMANDS: dict[str, str] = {
     "eval": "shieldrec.cli.evaluate:evaluate",
     "platform": "shieldrec.cli.platform:platform",
     "audit": "shieldrec.cli.platform:audit",
+    "conversations": "shieldrec.cli.conversations:conversations",
+    "later": "shieldrec.cli.later:later",
     "demo-platform": "shieldrec.cli.platform:demo_platform",
     "models": "shieldrec.cli.models:models",
     "tui": "shieldrec.cli.misc:tui",

@@ -14,21 +14,62 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from shieldrec.errors import ShieldRecError
 from shieldrec.settings import Settings
-from shieldrec.store import Profile, Store
+
+if TYPE_CHECKING:
+    from shieldrec.store import Profile, Store
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMATS = ("jsonl", "json", "csv")
 
+# One convention for every command: data streams (rerank, eval) write jsonl|json|csv; lists
+# print a table by default and jsonl|json|csv on request; one thing shown prints text or json.
 format_option = click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="jsonl", show_default=True, help="Output format."
 )
+LIST_FORMATS = ("table", *FORMATS)
+list_format_option = click.option(
+    "--format", "fmt", type=click.Choice(LIST_FORMATS), default="table", show_default=True, help="Output format."
+)
+SHOW_FORMATS = ("text", "json")
+profile_option = click.option("--profile", "-p", "profile_name", default=None, help="Profile (default: the usual one).")
+
+
+def show_format_option(fn: F) -> F:
+    """`--format text|json`, with `--json` kept as the older spelling of `--format json`."""
+    fn = click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")(fn)
+    return click.option("--format", "fmt", type=click.Choice(SHOW_FORMATS), default="text", show_default=True,
+                        help="Output format.")(fn)
+
+
+def wants_json(fmt: str, as_json: bool) -> bool:
+    return as_json or fmt == "json"
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
+    from shieldrec.sanitize import clean_text
+
+    cells = [[clean_text(row.get(c, ""), 120) if row.get(c) is not None else "" for c in columns] for row in rows]
+    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
+    click.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip())
+    for r in cells:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
+
+
+def emit(rows: list[dict[str, Any]], fmt: str, columns: list[str], empty: str) -> None:
+    """A list as a table (`columns`, or `empty` when there is nothing) or as jsonl|json|csv rows."""
+    if fmt != "table":
+        write_rows(rows, fmt, sys.stdout)
+    elif not rows:
+        click.echo(empty)
+    else:
+        _table(rows, columns)
 
 
 @contextmanager
@@ -41,6 +82,10 @@ def errors_as_click() -> Iterator[None]:
 
 
 def open_store() -> Store:
+    # Imported here: sqlite-utils pulls in pandas, which commands that never open the store
+    # (and the terminal app's first paint) should not wait for.
+    from shieldrec.store import Store
+
     with errors_as_click():
         return Store()
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from shieldrec.cli.common import errors_as_click
+from shieldrec.cli.common import LIST_FORMATS, emit, errors_as_click, show_format_option, wants_json
 from shieldrec.errors import ModelError
 from shieldrec.settings import Settings
 
@@ -25,10 +25,19 @@ def _size(n: int) -> str:
     return f"{n / 1e6:,.1f} MB" if n < 1e9 else f"{n / 1e9:,.2f} GB"
 
 
-def _row(info: Any, *, where: str, in_use: bool, runs_on: str) -> dict[str, Any]:
+def _row(info: Any, *, where: str, in_use: bool, runs_on: str, enabled: bool = True) -> dict[str, Any]:
+    """`chosen`: the model the settings name; `in_use`: chosen and the language model switched on."""
     row = info.to_dict()
-    row.update(source=where, in_use=in_use, runs_on=runs_on)
+    row.update(source=where, chosen=in_use, in_use=in_use and enabled, runs_on=runs_on)
     return row
+
+
+def _marker(row: dict[str, Any]) -> str:
+    if row.get("in_use"):
+        return " (in use)"
+    if row.get("chosen"):
+        return " (chosen; not in use: the language model is off, [llm] enabled = false)"
+    return ""
 
 
 class _Machine:
@@ -78,29 +87,31 @@ def _collect(settings: Settings) -> tuple[list[dict[str, Any]], list[str]]:
     )
 
     runs_on = _Machine().runs_on(settings.llm.device)
+    on = settings.llm.enabled
     configured = (settings.llm.model or BUNDLED).strip()
     rows: list[dict[str, Any]] = []
     problems: list[str] = []
     seen: list[Path] = []
     bundled = bundled_path()
     if bundled.is_file() and verify_bundled(bundled):
-        rows.append(_row(describe(bundled, bundled=True), where="bundled", in_use=configured == BUNDLED, runs_on=runs_on))
+        rows.append(_row(describe(bundled, bundled=True), where="bundled", in_use=configured == BUNDLED,
+                         runs_on=runs_on, enabled=on))
     else:
         rows.append({"name": "Gemma 3 270m (bundled)", "path": str(bundled), "source": "bundled",
-                     "in_use": configured == BUNDLED, "status": "not assembled yet: built on first use, "
-                     "or now with `shieldrec models assemble`"})
+                     "chosen": configured == BUNDLED, "in_use": configured == BUNDLED and on,
+                     "status": "not assembled yet: built on first use, or now with `shieldrec models assemble`"})
     seen.append(bundled)
     try:
         smol = describe_spec(SMOLLM2)
-        rows.append(_row(smol, where=SMOLLM2, in_use=configured == SMOLLM2, runs_on=runs_on))
+        rows.append(_row(smol, where=SMOLLM2, in_use=configured == SMOLLM2, runs_on=runs_on, enabled=on))
         seen.append(smol.path)
     except PackagedModelMissing as exc:
-        rows.append({"name": "SmolLM2 135M Instruct", "path": "", "source": SMOLLM2, "in_use": configured == SMOLLM2,
-                     "status": str(exc)})
+        rows.append({"name": "SmolLM2 135M Instruct", "path": "", "source": SMOLLM2, "chosen": configured == SMOLLM2,
+                     "in_use": configured == SMOLLM2 and on, "status": str(exc)})
     if configured not in (BUNDLED, SMOLLM2):
         path = Path(configured).expanduser()
         try:
-            rows.append(_row(describe(path), where="configured", in_use=True, runs_on=runs_on))
+            rows.append(_row(describe(path), where="configured", in_use=True, runs_on=runs_on, enabled=on))
         except ModelError as exc:
             problems.append(f"the configured model cannot be used: {exc}")
         seen.append(path)
@@ -135,8 +146,7 @@ def _print_info(row: dict[str, Any]) -> None:
     if "status" in row:
         click.echo(f"{row['name']}: {row['status']}")
         return
-    marker = " (in use)" if row.get("in_use") else ""
-    click.echo(f"{row['name']}{marker}")
+    click.echo(f"{row['name']}{_marker(row)}")
     lines = [
         ("path", row["path"]),
         ("source", row["source"]),
@@ -182,31 +192,37 @@ def models() -> None:
 
 
 @models.command("list")
-@click.option("--json", "as_json", is_flag=True, help="Print as a JSON array.")
-def list_models(as_json: bool) -> None:
+@click.option("--format", "fmt", type=click.Choice(LIST_FORMATS), default="table", show_default=True,
+              help="Output format.")
+@click.option("--json", "as_json", is_flag=True, hidden=True, help="Same as --format json.")
+def list_models(fmt: str, as_json: bool) -> None:
     """The bundled model, the configured one and any GGUF in the models folder."""
     with errors_as_click():
-        rows, problems = _collect(Settings.load())
-    if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        settings = Settings.load()
+        rows, problems = _collect(settings)
+    fmt = "json" if as_json else fmt
+    if fmt != "table":
+        emit(rows, fmt, [], "")
     else:
         for row in rows:
             if "status" in row:
                 click.echo(f"  {row['name']}  {row['status']}")
                 continue
-            mark = "*" if row["in_use"] else " "
+            mark = "*" if row["in_use"] else "-" if row["chosen"] else " "
             template = "chat" if row["chat_template"] else "base"
             ctx = f"{row['context_length']:,} ctx" if row["context_length"] else "ctx ?"
             click.echo(f"{mark} {row['name']}  [{row['source']}]  {row['quantization']}  {_size(row['size_bytes'])}"
                        f"  {ctx}  {template}  {row['path']}")
+        click.echo("(* in use" + ("" if settings.llm.enabled else
+                                  "; - chosen, but the language model is off: [llm] enabled = false") + ")")
     for problem in problems:
         click.echo(f"warning: {problem}", err=True)
 
 
 @models.command("info")
 @click.argument("model", required=False)
-@click.option("--json", "as_json", is_flag=True, help="Print as a JSON object.")
-def info(model: str | None, as_json: bool) -> None:
+@show_format_option
+def info(model: str | None, fmt: str, as_json: bool) -> None:
     """Describe MODEL ("bundled", "smollm2", a file in the models folder, or a path); default: the
     one in use. Also what llama.cpp sees of this machine: its system info, the CPU flags
     that choose its kernels (AVX2, AVX-512, AMX) and whether weights are repacked."""
@@ -228,9 +244,10 @@ def info(model: str | None, as_json: bool) -> None:
                 path = get_paths().models / spec
             found = describe(path)
             in_use = configured not in (BUNDLED, SMOLLM2) and _same(path, Path(configured).expanduser())
-        row = _row(found, where=found.alias or "file", in_use=in_use, runs_on=machine.runs_on(settings.llm.device))
+        row = _row(found, where=found.alias or "file", in_use=in_use, runs_on=machine.runs_on(settings.llm.device),
+                   enabled=settings.llm.enabled)
         row.update(_machine_rows(machine, settings.llm.repack_weights))
-    if as_json:
+    if wants_json(fmt, as_json):
         click.echo(json.dumps(row, indent=2))
     else:
         _print_info(row)

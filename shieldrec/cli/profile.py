@@ -8,7 +8,16 @@ from pathlib import Path
 
 import click
 
-from shieldrec.cli.common import atomic_output, errors_as_click, format_option, open_store, resolve_profile, write_rows
+from shieldrec.cli.common import (
+    atomic_output,
+    emit,
+    errors_as_click,
+    list_format_option,
+    open_store,
+    resolve_profile,
+    show_format_option,
+    wants_json,
+)
 from shieldrec.errors import InvalidInput
 from shieldrec.items import PREF_KINDS, PREF_TARGETS, Preference
 from shieldrec.settings import Settings
@@ -38,7 +47,7 @@ def create(name: str, about: str, make_default: bool | None) -> None:
 
 
 @profile.command("list")
-@format_option
+@list_format_option
 def list_(fmt: str) -> None:
     """List the profiles on this machine."""
     store = open_store()
@@ -53,7 +62,8 @@ def list_(fmt: str) -> None:
             "history": len(store.history(p)),
             "about": p.about,
         })
-    write_rows(rows, fmt, sys.stdout)
+    emit(rows, fmt, ["name", "default", "preferences", "history", "about"],
+         "no profile yet: create one with `shieldrec profile create NAME`")
 
 
 @profile.command("use")
@@ -71,12 +81,12 @@ def use(name: str) -> None:
 
 @profile.command("show")
 @click.argument("name", required=False)
-@click.option("--json", "as_json", is_flag=True, help="The whole profile as JSON (same as export).")
-def show(name: str | None, as_json: bool) -> None:
-    """What ShieldRec believes about you, in plain words."""
+@show_format_option
+def show(name: str | None, fmt: str, as_json: bool) -> None:
+    """What ShieldRec believes about you, in plain words (json: the whole profile, as export writes it)."""
     store = open_store()
     p = resolve_profile(store, name)
-    if as_json:
+    if wants_json(fmt, as_json):
         with errors_as_click():
             click.echo(json.dumps(store.export_profile(p.name), indent=2, ensure_ascii=False))
         return

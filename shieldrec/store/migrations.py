@@ -137,6 +137,44 @@ def m003_history_keys(db: Database) -> None:
     db.execute("CREATE INDEX history_unkeyed ON history(profile_id) WHERE keyed = 0")
 
 
+@migrations(name="m005_watch_list")
+def m005_watch_list(db: Database) -> None:
+    """Items the user keeps for later: a snapshot of each, so the list outlives the platform's answer."""
+    db.executescript(
+        """
+        CREATE TABLE watch_list (
+            id INTEGER PRIMARY KEY,
+            profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+            item_id TEXT NOT NULL,
+            item TEXT NOT NULL,
+            instruction TEXT NOT NULL DEFAULT '',
+            added_at REAL NOT NULL,
+            UNIQUE (profile_id, item_id)
+        );
+        CREATE INDEX watch_list_profile ON watch_list(profile_id, added_at);
+        """
+    )
+
+
+@migrations(name="m006_disputed_reasons")
+def m006_disputed_reasons(db: Database) -> None:
+    """Reasons the user marked as wrong, with the item and the request they were given for."""
+    db.executescript(
+        """
+        CREATE TABLE disputed_reasons (
+            id INTEGER PRIMARY KEY,
+            profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+            item_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            instruction TEXT NOT NULL DEFAULT '',
+            at REAL NOT NULL
+        );
+        CREATE INDEX disputed_reasons_profile ON disputed_reasons(profile_id, item_id);
+        """
+    )
+
+
 @migrations(name="m008_service_calls")
 def m008_service_calls(db: Database) -> None:
     # Every call to `shieldrec serve`, refused ones included: who called, what, how big, the answer.

@@ -17,7 +17,9 @@ from shieldrec.sanitize import clean_text, nesting_depth
 from shieldrec.store.audit import AuditLog
 from shieldrec.store.conversations import Conversations, Message
 from shieldrec.store.db import open_db, tx
+from shieldrec.store.disputes import Dispute, Disputes
 from shieldrec.store.embeddings import EmbeddingCache, install_key
+from shieldrec.store.later import LaterEntry, WatchList
 from shieldrec.store.platform_configs import PlatformConfig, PlatformConfigs
 
 EXPORT_FORMAT = "shieldrec-profile"
@@ -57,6 +59,8 @@ class Store:
         self.audit = AuditLog(self.db)
         self.platforms = PlatformConfigs(self.db)
         self.conversations = Conversations(self.db)
+        self.later = WatchList(self.db)
+        self.disputes = Disputes(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -256,6 +260,8 @@ class Store:
             "history": [x.to_dict() for x in self.history(p)],
             "platforms": [c.to_dict() for c in self.platforms.list(p.id)],
             "conversations": conversations,
+            "later": [e.to_dict() for e in reversed(self.later.list(p.id))],
+            "disputed_reasons": [d.to_dict() for d in reversed(self.disputes.list(p.id))],
         }
 
     def import_profile(self, data: Any, *, name: str | None = None, replace: bool = False) -> Profile:
@@ -288,6 +294,10 @@ class Store:
                     "UPDATE conversations SET started_at = ?, updated_at = ?, title = ? WHERE id = ?",
                     (conv["started_at"], conv["updated_at"], conv["title"], cid),
                 )
+            for entry in parsed["later"]:
+                self.later.add(p.id, entry)
+            for dispute in parsed["disputed_reasons"]:
+                self.disputes.add(p.id, dispute)
         return p
 
     def forget(self, name: str) -> None:
@@ -314,6 +324,9 @@ def _profile_texts(doc: dict[str, Any]) -> list[str]:
         out += [item.title, item.text, item.content, ev["instruction"]]
     for conv in doc["conversations"]:
         out += [m["content"] for m in conv["messages"]]
+    for entry in doc.get("later", []):
+        item = Item(**entry["item"])
+        out += [item.title, item.text, item.content]
     return [t for t in out if t]
 
 
@@ -425,4 +438,6 @@ def parse_profile_document(data: Any) -> dict[str, Any]:
         "history": each("history", HistoryEvent.from_untrusted),
         "platforms": each("platforms", platform),
         "conversations": each("conversations", conversation),
+        "later": each("later", LaterEntry.from_untrusted),
+        "disputed_reasons": each("disputed_reasons", Dispute.from_untrusted),
     }
