@@ -178,6 +178,18 @@ class Tally:
         return f"{more} more {kind if more > 1 else kind[:-1]} would make it a belief"
 
 
+def _count(history: Sequence[HistoryEvent], target: str, value: str) -> tuple[int, int]:
+    """(liked, disliked) items about (`target`, `value`), each counted once by its latest feedback,
+    as `Store.feedback_about` counts them."""
+    key = (target, value if target == "creator" else _key(value))
+    latest: dict[str, HistoryEvent] = {}
+    for ev in history:
+        if (ev.positive or ev.negative) and key in _keys(ev.item):
+            latest[ev.item.item_id] = ev
+    liked = sum(1 for ev in latest.values() if ev.positive)
+    return liked, len(latest) - liked
+
+
 def pending(history: Sequence[HistoryEvent], prefs: Sequence[Preference]) -> list[Tally]:
     """Tags and creators the user's feedback touched that the memory does not hold as beliefs,
     most talked-about first: what it has noticed but does not believe yet."""
@@ -187,7 +199,6 @@ def pending(history: Sequence[HistoryEvent], prefs: Sequence[Preference]) -> lis
     for target, value in keys:
         if (target, _key(value)) in learned or _stated_covers(prefs, target, value):
             continue
-        tally = _tally(history, target, value)
-        out.append(Tally(target, value, len(tally.liked), len(tally.disliked)))
+        out.append(Tally(target, value, *_count(history, target, value)))
     out.sort(key=lambda t: -(t.liked + t.disliked))
     return out
