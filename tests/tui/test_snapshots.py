@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from textual.pilot import Pilot
+from textual.widgets import Input
 
 from shieldrec.ranking import Embedder
 from shieldrec.settings import Settings
@@ -71,6 +72,8 @@ def still(run: Callable[[Pilot[Any]], Any]) -> Callable[[Pilot[Any]], Any]:
         await wait_for(pilot, lambda: app.session is not None and app.session.model_ready, what="start-up")
         app.chat.query_one("#ask", AskInput).cursor_blink = False  # a blinking cursor is a coin toss
         await run(pilot)
+        for field in app.screen.query(Input):  # a dialog's focused field blinks too
+            field.cursor_blink = False
         await pilot.pause(0.3)
         app.clear_notifications()
         await pilot.pause()
