@@ -16,6 +16,8 @@ from pathlib import Path
 
 import keyring
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from keyring.errors import PasswordDeleteError
@@ -35,6 +37,14 @@ keyring.set_keyring(fail.Keyring())
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
+
+# Property tests: a few hundred examples each in CI, a quick pass on a developer's machine (the fast tier's
+# edit-test loop). A failure prints the seed and the example that reproduces it either way.
+hypothesis_settings.register_profile("ci", max_examples=300, deadline=None, print_blob=True,
+                                     suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.register_profile("dev", max_examples=40, deadline=None,
+                                     suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 REPO = Path(__file__).resolve().parent.parent
 PROFILES_DIR = REPO / "profiles"

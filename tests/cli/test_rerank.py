@@ -17,6 +17,8 @@ from shieldrec.cli import cli
 from shieldrec.ranking import Embedder
 from shieldrec.store import Store
 
+pytestmark = pytest.mark.slow  # real servers, processes or the embedding model
+
 MOVIES = [
     ("m1", "Interstellar", "Explorers travel through a wormhole to find humanity a new home.", ["Science Fiction"]),
     ("m2", "The Conjuring", "Paranormal investigators help a family terrorised by a dark presence.", ["Horror"]),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import os
 import subprocess
@@ -11,6 +13,8 @@ from pathlib import Path
 PROBE = """
 import json, sys
 from shieldrec.cli import cli
+
+pytestmark = pytest.mark.slow  # real servers, processes or the embedding model
 cli.main(args=sys.argv[1:], prog_name="shieldrec", standalone_mode=False)
 print(json.dumps(sorted(m for m in sys.modules
                       if m.split(".")[0] in ("textual", "shieldrec", "fastapi", "starlette", "uvicorn", "ray"))),

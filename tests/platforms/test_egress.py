@@ -15,6 +15,8 @@ from shieldrec.platforms.egress import Auth, Limits
 from shieldrec.platforms.http_json import HttpJsonAdapter
 from shieldrec.store import Store
 
+pytestmark = pytest.mark.slow  # real servers, processes or the embedding model
+
 Q = Query("space", 5)
 
 

@@ -64,7 +64,7 @@ PRIVATE = st.sampled_from([
 ])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(
     public=st.lists(st.sampled_from(["hopeful", "space", "robots", "mystery", "cozy", "jazz", "history"]), max_size=4),
     private=PRIVATE,
@@ -85,7 +85,7 @@ def test_a_private_clause_never_leaks(public: list[str], private: str, n: int, n
     assert all(w in typed for w in sent.split())
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(st.text(max_size=400))
 def test_never_fails_and_stays_small_on_any_input(instruction: str) -> None:
     query = plan_query(instruction, None, 20)
@@ -143,7 +143,7 @@ def test_a_word_the_platform_itself_sent_is_public() -> None:
     assert plan_query("for Ormsby who is 9", vocabulary=catalogue).text == ""
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(
     public=st.lists(st.sampled_from(["hopeful", "space", "robots", "mystery", "cozy", "jazz", "history"]), max_size=4),
     name=st.from_regex(r"[A-Za-z][a-z]{5,11}", fullmatch=True),

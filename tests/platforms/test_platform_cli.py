@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import csv
 import io
 import json
@@ -17,6 +19,8 @@ from click.testing import CliRunner
 from shieldrec.cli import cli
 from shieldrec.platforms import DemoServer
 from shieldrec.platforms.demo_catalog import Catalog
+
+pytestmark = pytest.mark.slow  # real servers, processes or the embedding model
 
 
 def run(*args: str, input: str | None = None) -> tuple[int, str]:

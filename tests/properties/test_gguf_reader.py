@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from shieldrec.llm.gguf import NotGguf, read_header
 
-PROPS = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ALIGN = 32
 
 # GGUF value types: (type id, struct format, strategy of the values it holds exactly).

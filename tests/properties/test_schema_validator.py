@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from shieldrec.llm.intent import INTENT_SCHEMA
 from shieldrec.llm.schema import OffSchema, parse, validate
 
-PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 words = st.text(alphabet="abcxyz", max_size=4)
 # JSON values without floats: a float such as 1.0 is an integer to the reference, and never to ShieldRec,
