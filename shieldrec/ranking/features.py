@@ -1,0 +1,245 @@
+"""Per-candidate features for the learned ranker: one float32 array per request.
+
+Everything here reuses what the pipeline already computed (each text is embedded once;
+the lexical and popularity signals are passed in), so a request costs a few small matrix
+products. Similarities are measured against the request's own candidates (centred, and
+some z-scored): MiniLM's absolute cosines drift with text length, and a model that reads
+"closer than the other candidates" carries over from title-only feeds to long plots.
+
+Each feature belongs to one GROUP, and each group is a signal the pipeline can put into
+words ("close to 'Arrival', which you liked"), so a score split by group says which
+reason is true. To add a feature: append its name to FEATURES and GROUPS, compute it in
+`compute`, retrain (scripts/train_ranker.py); the weights file records the names it was
+trained on, and a file that does not match is refused.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from shieldrec.items import HistoryEvent, Item
+from shieldrec.ranking import facts
+from shieldrec.ranking.filters import norm
+
+FEATURES: tuple[str, ...] = (
+    # what the user asked for now
+    "instruction", "instruction_z", "instruction_phrase", "instruction_tag",
+    # what they liked before
+    "liked_max", "liked_top3", "liked_recent", "liked_centroid", "liked_z", "history_max", "recent_max", "year_near",
+    # dislikes, only ever relative to likes
+    "contrast",
+    # names: the same creator, rare shared words
+    "lexical", "creator_liked", "creator_seen",
+    # what the platform says
+    "popularity", "popularity_z", "platform_rank",
+    # the item itself
+    "hubness", "text_length",
+)
+GROUPS: dict[str, tuple[str, ...]] = {
+    "instruction": ("instruction", "instruction_z", "instruction_phrase", "instruction_tag"),
+    "history": ("liked_max", "liked_top3", "liked_recent", "liked_centroid", "liked_z", "history_max", "recent_max",
+                "year_near", "creator_seen"),
+    "dislikes": ("contrast",),
+    "lexical": ("lexical", "creator_liked"),
+    "popularity": ("popularity", "popularity_z"),
+    "context": ("platform_rank", "hubness", "text_length"),
+}
+POPULARITY = GROUPS["popularity"]
+# The hand-set fusion read as weights on these features (score units per raw unit): what the
+# learned ranker starts from and is pulled back to, so that a feature no training set
+# exercises (an instruction, an author) keeps the weight a person gave it.
+PRIOR: dict[str, float] = {
+    "instruction": 2.5, "instruction_tag": 0.25,  # semantic.SCALE x weight 1; EXACT_BONUS
+    "liked_max": 0.75, "liked_recent": 1.75,  # SCALE x (30% best match, 70% weighted mean)
+    "contrast": 1.25,  # the dislike penalty's slope, halved for its margin
+    "lexical": 0.3, "popularity": 0.15,
+    "creator_liked": 0.5,  # 2 x EXACT_BONUS: what a stated liked creator is worth
+}
+# What the shipped model reads. The rest are computed for a per-profile head: the platform's
+# own order and the length of an item's text say nothing in the training data (candidates are
+# shuffled; plots exist for some films only), so a prior trained on them would learn artefacts.
+MODEL_FEATURES: tuple[str, ...] = tuple(f for f in FEATURES if f not in ("platform_rank", "text_length"))
+INDEX = {name: i for i, name in enumerate(FEATURES)}
+Z_FLOOR = 0.03  # a z-score never divides by less: near-identical candidates are not "far apart"
+NEIGHBOURS = 5  # history items that vote in the like-versus-dislike contrast
+TOP_K = 3
+POP_LIMIT = 3.0
+TEXT_FULL = 1200  # characters: the embedder reads no more
+RECENT = 5  # the latest history events, whatever their kind: what someone is into right now
+YEARS = 20  # history events whose years say which era someone is watching or reading now
+
+
+@dataclass
+class Inputs:
+    """What one request's features are computed from (vectors are L2-normalised rows)."""
+
+    items: Sequence[Item]
+    cands: np.ndarray
+    query: np.ndarray | None = None
+    wanted: np.ndarray | None = None  # one row per asked-for phrase
+    wanted_phrases: Sequence[str] = ()
+    tags: Sequence[tuple[str, ...]] = ()
+    liked: np.ndarray | None = None
+    liked_weight: np.ndarray | None = None  # strength x recency, as the taste reads it
+    disliked: np.ndarray | None = None
+    disliked_weight: np.ndarray | None = None
+    history: np.ndarray | None = None  # every history item, liked, disliked or neither
+    liked_events: Sequence[HistoryEvent] = ()
+    history_events: Sequence[HistoryEvent] = ()  # one per row of `history`
+    lexical: np.ndarray | None = None  # the lexical signal's values
+    popularity: float = 1.0  # how much the user lets public counts count (0..1)
+
+
+def _centred(x: np.ndarray) -> np.ndarray:
+    return x - x.mean() if x.size else x
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    if x.size < 2:
+        return np.zeros_like(x)
+    return (x - x.mean()) / max(float(x.std()), Z_FLOOR)
+
+
+def _rows(m: np.ndarray | None) -> int:
+    return 0 if m is None else int(m.shape[0])
+
+
+def like_contrast(
+    cands: np.ndarray,
+    liked: np.ndarray,
+    disliked: np.ndarray,
+    liked_weight: np.ndarray | None = None,
+    disliked_weight: np.ndarray | None = None,
+    k: int = NEIGHBOURS,
+) -> np.ndarray:
+    """Per candidate: the share of likes among its nearest history items, minus the user's
+    overall share of likes. Negative means "more disliked than usual around here"; a user
+    who dislikes things inside their favourite category sees that category at about 0,
+    because its neighbourhood holds likes and dislikes in their usual proportion. 0 when
+    there are no dislikes, or no likes to compare them with."""
+    n, m, q = cands.shape[0], _rows(liked), _rows(disliked)
+    if not n or not m or not q:
+        return np.zeros(n, dtype=np.float32)
+    lw = np.ones(m, dtype=np.float32) if liked_weight is None else np.asarray(liked_weight, dtype=np.float32)
+    dw = np.ones(q, dtype=np.float32) if disliked_weight is None else np.asarray(disliked_weight, dtype=np.float32)
+    sims = np.concatenate([cands @ liked.T, cands @ disliked.T], axis=1)
+    weight = np.concatenate([lw, dw])
+    is_like = np.concatenate([np.ones(m, dtype=np.float32), np.zeros(q, dtype=np.float32)])
+    base = float((weight * is_like).sum() / max(weight.sum(), 1e-9))
+    k = min(k, m + q)
+    near = np.argpartition(-sims, k - 1, axis=1)[:, :k]
+    # Closer neighbours vote more; a neighbour that is not close at all barely votes.
+    votes = np.clip(np.take_along_axis(sims, near, axis=1), 0.0, 1.0) * weight[near]
+    total = votes.sum(axis=1)
+    share = np.where(total > 1e-9, (votes * is_like[near]).sum(axis=1) / np.maximum(total, 1e-9), base)
+    return (share - base).astype(np.float32)
+
+
+def _creator_matches(items: Sequence[Item], events: Sequence[HistoryEvent]) -> np.ndarray:
+    names = {norm(ev.item.creator) for ev in events if ev.item.creator}
+    names.discard("")
+    return np.asarray([1.0 if it.creator and norm(it.creator) in names else 0.0 for it in items], dtype=np.float32)
+
+
+def _count(item: Item) -> float | None:
+    return facts.popularity_count(item)
+
+
+def _when(ev: HistoryEvent) -> float:
+    return float(ev.at) if isinstance(ev.at, (int, float)) and math.isfinite(ev.at) else 0.0
+
+
+def latest(events: Sequence[HistoryEvent], k: int) -> list[int]:
+    """Indices of the `k` most recent events (events without distinct times keep their order)."""
+    order = sorted(range(len(events)), key=lambda i: (_when(events[i]), i))
+    return order[-k:]
+
+
+def year_nearness(items: Sequence[Item], events: Sequence[HistoryEvent]) -> np.ndarray:
+    """Minus the distance, in decades, from the candidate's year to the median year of the latest
+    history items that have one (0 where either is unknown)."""
+    n = len(items)
+    years = [y for i in latest(events, YEARS) if (y := facts.year(events[i].item))]
+    if not years:
+        return np.zeros(n, dtype=np.float32)
+    centre = float(np.median(years))
+    out = np.zeros(n, dtype=np.float32)
+    for j, it in enumerate(items):
+        y = facts.year(it)
+        if y:
+            out[j] = -min(abs(y - centre), 50.0) / 10.0
+    return out
+
+
+def compute(x: Inputs) -> np.ndarray:
+    """The feature matrix: one row per candidate, one column per name in FEATURES."""
+    n = x.cands.shape[0]
+    out = np.zeros((n, len(FEATURES)), dtype=np.float32)
+    if not n:
+        return out
+    cands = x.cands
+    col = INDEX
+
+    if x.query is not None:
+        sim = cands @ x.query
+        out[:, col["instruction"]] = _centred(sim)
+        out[:, col["instruction_z"]] = _z(sim)
+    if _rows(x.wanted):
+        out[:, col["instruction_phrase"]] = _centred((cands @ x.wanted.T).max(axis=1))
+        for j, item in enumerate(x.items):
+            tags = x.tags[j] if j < len(x.tags) else ()
+            if any(facts.genre_match_any(w, tags) or (w and norm(w) in norm(item.title)) for w in x.wanted_phrases):
+                out[j, col["instruction_tag"]] = 1.0
+
+    m = _rows(x.liked)
+    if m:
+        sims = cands @ x.liked.T
+        w = np.ones(m, dtype=np.float32) if x.liked_weight is None else np.asarray(x.liked_weight, dtype=np.float32)
+        k = min(TOP_K, m)
+        recent = (sims @ w) / max(float(w.sum()), 1e-9)
+        centroid = x.liked.mean(axis=0)
+        centroid /= max(float(np.linalg.norm(centroid)), 1e-9)
+        out[:, col["liked_max"]] = _centred(sims.max(axis=1))
+        out[:, col["liked_top3"]] = _centred(np.sort(sims, axis=1)[:, -k:].mean(axis=1))
+        out[:, col["liked_recent"]] = _centred(recent)
+        out[:, col["liked_centroid"]] = _centred(cands @ centroid)
+        out[:, col["liked_z"]] = _z(recent)
+    if _rows(x.history):
+        hsims = cands @ x.history.T
+        out[:, col["history_max"]] = _centred(hsims.max(axis=1))
+        if len(x.history_events) == _rows(x.history):
+            out[:, col["recent_max"]] = _centred(hsims[:, latest(x.history_events, RECENT)].max(axis=1))
+            known = np.asarray([facts.year(it) is not None for it in x.items])
+            near = year_nearness(x.items, x.history_events)
+            if known.any():
+                out[:, col["year_near"]] = np.where(known, near - near[known].mean(), 0.0)
+    if m and _rows(x.disliked):
+        out[:, col["contrast"]] = like_contrast(cands, x.liked, x.disliked, x.liked_weight, x.disliked_weight)
+
+    if x.lexical is not None:
+        out[:, col["lexical"]] = x.lexical
+    out[:, col["creator_liked"]] = _creator_matches(x.items, x.liked_events)
+    out[:, col["creator_seen"]] = _creator_matches(x.items, x.history_events)
+
+    counts = [_count(it) for it in x.items]
+    known = np.asarray([c is not None for c in counts])
+    if known.sum() >= 2 and x.popularity > 0:
+        logs = np.log1p(np.asarray([c or 0.0 for c in counts], dtype=np.float64))
+        centre, spread = logs[known].mean(), max(float(logs[known].std()), 0.25)
+        out[:, col["popularity"]] = np.where(known, np.clip(logs - centre, -POP_LIMIT, POP_LIMIT), 0.0) * x.popularity
+        out[:, col["popularity_z"]] = np.where(known, np.clip((logs - centre) / spread, -POP_LIMIT, POP_LIMIT),
+                                               0.0) * x.popularity
+    if n > 1:
+        out[:, col["platform_rank"]] = 0.5 - np.arange(n, dtype=np.float32) / (n - 1)
+        if x.query is None:
+            # Without an instruction, an item much like the rest of the list is a weaker bet; with
+            # one, items alike because they all match it must not be held back for it.
+            gram = cands @ cands.T
+            out[:, col["hubness"]] = _centred((gram.sum(axis=1) - np.diag(gram)) / (n - 1))
+    lengths = np.asarray([math.log1p(min(len(it.text), TEXT_FULL)) for it in x.items], dtype=np.float32)
+    out[:, col["text_length"]] = _centred(lengths / math.log1p(TEXT_FULL))
+    return out
