@@ -18,6 +18,8 @@ DATASETS = ("movielens-100k",)
 @click.option("--dataset", type=click.Choice(DATASETS), default=DATASETS[0], show_default=True)
 @click.option("--users", type=click.IntRange(min=1), default=None, help="Evaluate a seeded sample of N users (default: all).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the candidate draw, shuffles and sample.")
+@click.option("--split", type=click.Choice(("test", "train", "all")), default="test", show_default=True,
+              help="Which users: the learned ranker was trained on the training users, so the honest figure is 'test'.")
 @click.option("--method", "methods", multiple=True, help="Run only this method (repeatable; default: all).")
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
 @click.option("--require-best", is_flag=True, help="Exit with status 1 unless the pipeline beats every baseline on NDCG@10.")
@@ -25,14 +27,15 @@ DATASETS = ("movielens-100k",)
               help="Add the local language model's rows: its likelihood score alone, and fused into the pipeline "
                    "(about a second per user on a 2-core CPU with the bundled model).")
 @click.pass_context
-def evaluate(ctx: click.Context, dataset: str, users: int | None, seed: int, methods: tuple[str, ...], fmt: str,
-             require_best: bool, with_llm: bool) -> None:
+def evaluate(ctx: click.Context, dataset: str, users: int | None, seed: int, split: str, methods: tuple[str, ...],
+             fmt: str, require_best: bool, with_llm: bool) -> None:
     """Compare ShieldRec's pipeline with baselines on MovieLens-100K (`eval suite`: on every data set).
 
     \b
     Per user: the target is the last movie they rated 4 or more; the candidates are the
     target and 19 movies they never rated (drawn and shuffled with --seed); the history is
-    every rating before the target. Metrics: NDCG@1/5/10/20, HR@1/3, MRR over all users.
+    every rating before the target. Metrics: NDCG@1/5/10/20, HR@1/3, MRR over the users of
+    --split (default: the test users, whom the learned ranker never saw).
     Baselines, in the same run: random order, popularity (the other users' rating counts),
     the order as given, and plain embedding similarity to the liked history.
 
@@ -57,8 +60,9 @@ def evaluate(ctx: click.Context, dataset: str, users: int | None, seed: int, met
         settings = Settings.load()
         started = time.perf_counter()
         data = load()
-        cases = build_cases(data, users=users, seed=seed)
-        click.echo(f"{len(cases)} of {len(data.ratings)} users ({time.perf_counter() - started:.1f}s to prepare)", err=True)
+        cases = build_cases(data, users=users, seed=seed, split=split)
+        click.echo(f"{len(cases)} of {len(data.ratings)} users, {split} split "
+                   f"({time.perf_counter() - started:.1f}s to prepare)", err=True)
         report = run(
             cases, names, EvalContext(seed=seed, settings=settings), dataset=dataset,
             on_method=lambda name: click.echo(f"running {name}…", err=True),

@@ -19,7 +19,7 @@ import click
 from shieldrec.batch import CSV_COLUMNS, Parsed, Ranker, csv_rows, parse_lines, rank_all, result_row, with_profile
 from shieldrec.cli.common import atomic_output, errors_as_click, format_option, open_store, resolve_profile
 from shieldrec.ranking.types import RankRequest, RankResult
-from shieldrec.settings import Settings
+from shieldrec.settings import RANKERS, Settings
 from shieldrec.store import Store
 
 _SHOWN_ERRORS = 5
@@ -99,8 +99,12 @@ def _ranker(settings: Settings, store: Store, with_llm: bool) -> Ranker:
               help="Add the local language model (settings: `shieldrec models`): likelihood scoring, and with a "
                    "chat model listwise re-ranking. Slow on a CPU: about half a second per candidate. A model that "
                    "cannot load is reported and the ranking goes on without it.")
+@click.option("--ranker", type=click.Choice(RANKERS), default=None,
+              help="Score with the learned ranker or the hand-set fusion (default: the settings', learned).")
+@click.option("--popularity", type=click.FloatRange(0.0, 1.0), default=None,
+              help="How much the candidates' public counts may count, 0 (not at all) to 1 (default: the settings').")
 def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top: int | None, skip_invalid: bool,
-           with_llm: bool) -> None:
+           with_llm: bool, ranker: str | None, popularity: float | None) -> None:
     """Re-rank candidate lists from JSONL requests, one result per request, in input order.
 
     \b
@@ -130,6 +134,10 @@ def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top
     """
     with errors_as_click():
         settings = Settings.load()
+        if ranker is not None:
+            settings.ranking.ranker = ranker
+        if popularity is not None:
+            settings.ranking.popularity = popularity
         with _open_input(input_path) as fh:
             parsed = parse_lines(fh)
     _check_errors(parsed, skip_invalid)
@@ -143,10 +151,10 @@ def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top
         raise click.ClickException(f"cannot write {output}: its folder does not exist")
     try:
         with errors_as_click():
-            ranker = _ranker(settings, store, with_llm)
+            pipeline = _ranker(settings, store, with_llm)
             with atomic_output(output) as out, _progress(len(requests)) as advance:
                 write, finish = _writer(fmt, out)
-                for result in rank_all(ranker, requests, top=top, progress=advance):
+                for result in rank_all(pipeline, requests, top=top, progress=advance):
                     write(result)
                 finish()
     except BrokenPipeError:

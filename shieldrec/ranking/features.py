@@ -30,6 +30,7 @@ FEATURES: tuple[str, ...] = (
     "instruction", "instruction_z", "instruction_phrase", "instruction_tag",
     # what they liked before
     "liked_max", "liked_top3", "liked_recent", "liked_centroid", "liked_z", "history_max", "recent_max", "year_near",
+    "genre_affinity",
     # dislikes, only ever relative to likes
     "contrast",
     # names: the same creator, rare shared words
@@ -42,7 +43,7 @@ FEATURES: tuple[str, ...] = (
 GROUPS: dict[str, tuple[str, ...]] = {
     "instruction": ("instruction", "instruction_z", "instruction_phrase", "instruction_tag"),
     "history": ("liked_max", "liked_top3", "liked_recent", "liked_centroid", "liked_z", "history_max", "recent_max",
-                "year_near", "creator_seen"),
+                "year_near", "genre_affinity", "creator_seen"),
     "dislikes": ("contrast",),
     "lexical": ("lexical", "creator_liked"),
     "popularity": ("popularity", "popularity_z"),
@@ -65,7 +66,7 @@ PRIOR: dict[str, float] = {
 MODEL_FEATURES: tuple[str, ...] = tuple(f for f in FEATURES if f not in ("platform_rank", "text_length"))
 INDEX = {name: i for i, name in enumerate(FEATURES)}
 Z_FLOOR = 0.03  # a z-score never divides by less: near-identical candidates are not "far apart"
-NEIGHBOURS = 5  # history items that vote in the like-versus-dislike contrast
+NEAR = 0.05  # cosine: how sharply the like-versus-dislike contrast listens to the nearest history items
 TOP_K = 3
 POP_LIMIT = 3.0
 TEXT_FULL = 1200  # characters: the embedder reads no more
@@ -87,7 +88,7 @@ class Inputs:
     liked_weight: np.ndarray | None = None  # strength x recency, as the taste reads it
     disliked: np.ndarray | None = None
     disliked_weight: np.ndarray | None = None
-    history: np.ndarray | None = None  # every history item, liked, disliked or neither
+    history: np.ndarray | None = None  # the history items that are not disliked
     liked_events: Sequence[HistoryEvent] = ()
     history_events: Sequence[HistoryEvent] = ()  # one per row of `history`
     lexical: np.ndarray | None = None  # the lexical signal's values
@@ -114,13 +115,17 @@ def like_contrast(
     disliked: np.ndarray,
     liked_weight: np.ndarray | None = None,
     disliked_weight: np.ndarray | None = None,
-    k: int = NEIGHBOURS,
 ) -> np.ndarray:
-    """Per candidate: the share of likes among its nearest history items, minus the user's
-    overall share of likes. Negative means "more disliked than usual around here"; a user
-    who dislikes things inside their favourite category sees that category at about 0,
-    because its neighbourhood holds likes and dislikes in their usual proportion. 0 when
-    there are no dislikes, or no likes to compare them with."""
+    """Per candidate: the share of likes among the history items nearest to it, minus the
+    user's overall share of likes. Negative means "more disliked than usual around here" (a
+    sequel of something disliked); a user who dislikes things inside their favourite category
+    sees that category at about 0, because its neighbourhood holds likes and dislikes in
+    their usual proportion. 0 when there are no dislikes, or no likes to compare them with.
+
+    "Nearest" is a soft choice: each history item votes with exp(similarity / NEAR), so an
+    item 0.1 less similar than the closest one counts e^-2 as much; and one more voter, for
+    the user's usual share, stands at the request's typical closeness to the history, so a
+    candidate that is close to nothing in particular keeps its usual share."""
     n, m, q = cands.shape[0], _rows(liked), _rows(disliked)
     if not n or not m or not q:
         return np.zeros(n, dtype=np.float32)
@@ -129,13 +134,13 @@ def like_contrast(
     sims = np.concatenate([cands @ liked.T, cands @ disliked.T], axis=1)
     weight = np.concatenate([lw, dw])
     is_like = np.concatenate([np.ones(m, dtype=np.float32), np.zeros(q, dtype=np.float32)])
-    base = float((weight * is_like).sum() / max(weight.sum(), 1e-9))
-    k = min(k, m + q)
-    near = np.argpartition(-sims, k - 1, axis=1)[:, :k]
-    # Closer neighbours vote more; a neighbour that is not close at all barely votes.
-    votes = np.clip(np.take_along_axis(sims, near, axis=1), 0.0, 1.0) * weight[near]
-    total = votes.sum(axis=1)
-    share = np.where(total > 1e-9, (votes * is_like[near]).sum(axis=1) / np.maximum(total, 1e-9), base)
+    base = float((weight * is_like).sum() / max(float(weight.sum()), 1e-9))
+    top = sims.max(axis=1)
+    typical = float(top.mean())
+    ref = np.maximum(top, typical)[:, None]
+    votes = np.exp((sims - ref) / NEAR) * weight
+    usual = np.exp((typical - ref[:, 0]) / NEAR) * float(weight.mean())
+    share = ((votes * is_like).sum(axis=1) + usual * base) / (votes.sum(axis=1) + usual)
     return (share - base).astype(np.float32)
 
 
@@ -143,6 +148,29 @@ def _creator_matches(items: Sequence[Item], events: Sequence[HistoryEvent]) -> n
     names = {norm(ev.item.creator) for ev in events if ev.item.creator}
     names.discard("")
     return np.asarray([1.0 if it.creator and norm(it.creator) in names else 0.0 for it in items], dtype=np.float32)
+
+
+def genre_affinity(items: Sequence[Item], tags: Sequence[tuple[str, ...]], liked: Sequence[HistoryEvent],
+                   weight: np.ndarray | None) -> np.ndarray:
+    """How much of the user's liked history (by weight) carries the candidate's tags: the mean,
+    over the candidate's tags, of the weighted share of liked items tagged so (0 without tags)."""
+    n = len(items)
+    if not liked:
+        return np.zeros(n, dtype=np.float32)
+    w = np.ones(len(liked)) if weight is None else np.asarray(weight, dtype=np.float64)
+    total = float(w.sum()) or 1.0
+    share: dict[str, float] = {}
+    for ev, wi in zip(liked, w):
+        for tag in {t.lower() for t in facts.genres(ev.item)}:
+            share[tag] = share.get(tag, 0.0) + float(wi) / total
+    out = np.zeros(n, dtype=np.float32)
+    if not share:
+        return out
+    for j in range(n):
+        own = {t.lower() for t in (tags[j] if j < len(tags) else ())}
+        if own:
+            out[j] = sum(share.get(t, 0.0) for t in own) / len(own)
+    return out
 
 
 def _count(item: Item) -> float | None:
@@ -217,6 +245,8 @@ def compute(x: Inputs) -> np.ndarray:
             near = year_nearness(x.items, x.history_events)
             if known.any():
                 out[:, col["year_near"]] = np.where(known, near - near[known].mean(), 0.0)
+    if m:
+        out[:, col["genre_affinity"]] = _centred(genre_affinity(x.items, x.tags, x.liked_events, x.liked_weight))
     if m and _rows(x.disliked):
         out[:, col["contrast"]] = like_contrast(cands, x.liked, x.disliked, x.liked_weight, x.disliked_weight)
 

@@ -203,8 +203,8 @@ class LearnedRanker:
             if head is not None:
                 idx = self._head_groups[group]
                 part = part + x[:, idx].astype(np.float64) @ head.weight[idx]
-            # Rounding leaves ~1e-16 where a group's features are all 0: that is no push at all.
-            out[group] = np.where(np.abs(part) < 1e-9, 0.0, part) * scale
+            # Rounding leaves ~1e-8 where a group's features are all 0: that is no push at all.
+            out[group] = np.where(np.abs(part) < 1e-6, 0.0, part) * scale
         return out
 
     def module(self, device: str = "auto") -> Any:

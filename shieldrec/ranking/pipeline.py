@@ -255,13 +255,15 @@ class Pipeline:
         return dict(zip(names, parts))
 
     def _inputs(self, p: _Prepared, v: dict[str, np.ndarray], lexical: np.ndarray) -> F.Inputs:
-        history = [*p.taste.liked, *p.taste.disliked, *p.neutral]
+        # Dislikes reach the features only through the like-versus-dislike contrast: being close
+        # to something disliked never counts for a candidate.
+        history = [*p.taste.liked, *p.neutral]
         return F.Inputs(
             items=p.request.candidates, cands=v["cands"], query=v["query"][0] if len(v["query"]) else None,
             wanted=v["wanted"], wanted_phrases=p.wanted, tags=p.tags,
             liked=v["liked"], liked_weight=p.taste.liked_weight, disliked=v["disliked"],
             disliked_weight=p.taste.disliked_weight,
-            history=np.concatenate([v["liked"], v["disliked"], v["neutral"]]),
+            history=np.concatenate([v["liked"], v["neutral"]]),
             liked_events=p.taste.liked, history_events=history, lexical=lexical,
             popularity=min(max(float(self.settings.popularity), 0.0), 1.0),
         )
@@ -339,7 +341,8 @@ class Pipeline:
     ) -> Fused:
         """The learned ranker's score, split by feature group, each part carrying the reason its
         signal gives; what the data sets cannot teach (the user's stated likes and avoids, what
-        they said to leave out now) and plug-in scorers are added with their hand-set weights."""
+        they said to leave out now, a candidate whose nearest history items are dislikes) and
+        plug-in scorers are added with their hand-set weights."""
         views, cands, n = p.request.candidates, v["cands"], len(p.request.candidates)
         query = v["query"][0] if len(v["query"]) else None
         none = np.zeros((0, cands.shape[1]), dtype=np.float32)
@@ -361,9 +364,9 @@ class Pipeline:
         if p.likes:
             signals["interests"] = history_signal(cands, views, p.tags, Taste(), none, p.likes, v["like_topics"])
             unit["interests"] = float(weights.get("history", 1.0))
-        if p.avoided or p.avoids:
-            signals["avoid"] = avoid_signal(cands, views, p.tags, Taste(), none, none, p.avoided, v["avoided"],
-                                            p.avoids)
+        if p.avoided or p.avoids or (p.taste.liked and p.taste.disliked):
+            signals["avoid"] = avoid_signal(cands, views, p.tags, p.taste, v["liked"], v["disliked"], p.avoided,
+                                            v["avoided"], p.avoids)
             unit["avoid"] = float(weights.get("avoid", 1.0))
         plugins = run_scorers(self.scorers, p.request, views, weights)
         signals.update(plugins)

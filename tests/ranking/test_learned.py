@@ -107,10 +107,12 @@ def test_the_learned_ranker_is_the_default_and_fusion_is_one_setting_away(embedd
     req = request(instruction="a robot adventure")
     learned = Pipeline(RankingSettings(), embedder).rank(req)
     fused = Pipeline(RankingSettings(ranker="fusion"), embedder).rank(req)
-    learned_parts = set().union(*(r.components for r in learned.ranking))
-    fused_parts = set().union(*(r.components for r in fused.ranking))
-    assert "context" in learned_parts and "context" not in fused_parts
     assert [r.score for r in learned.ranking] != [r.score for r in fused.ranking]
+    assert set().union(*(r.components for r in fused.ranking)) <= {"instruction", "history", "avoid", "lexical",
+                                                                   "popularity"}
+    # Without an instruction, the learned ranker also weighs how typical of the list an item is.
+    plain = Pipeline(RankingSettings(), embedder).rank(request())
+    assert "context" in set().union(*(r.components for r in plain.ranking))
     # The parts explain every difference between two candidates' scores (what is left is one
     # request-wide constant, which moves nothing).
     gaps = [r.score - sum(r.components.values()) for r in learned.ranking]
@@ -130,3 +132,58 @@ def test_a_profile_head_sits_on_top_of_the_prior(embedder: Embedder) -> None:
     assert all("context" in r.components for r in led.ranking)
     with pytest.raises(ModelError):
         L.ResidualHead(np.zeros(3))
+
+
+LIKED_SF = [2968, 2548, 2034]  # Star Wars II, The Iron Giant, Alien Hunter
+DISLIKED_SF = [1031, 4718]  # RoboCop, Alien Nation: science fiction too
+SF_CANDIDATES = [2380, 108, 3657, 3082, 1996, 1492, 1824, 2537, 4646]  # Clone Wars, RoboCop 3, ...
+
+
+@pytest.mark.parametrize("ranker", ["learned", "fusion"])
+def test_dislikes_count_only_against_likes(embedder: Embedder, ranker: str) -> None:
+    likes = [HistoryEvent(item=movie(i), event="liked", at=float(k)) for k, i in enumerate(LIKED_SF)]
+    dislikes = [HistoryEvent(item=movie(i), event="disliked", at=float(10 + k)) for k, i in enumerate(DISLIKED_SF)]
+    pipe = Pipeline(RankingSettings(ranker=ranker, diversity=0.0), embedder)
+    cands = [movie(i) for i in SF_CANDIDATES]
+    without = pipe.rank(RankRequest(candidates=cands, history=likes))
+    with_dislikes = pipe.rank(RankRequest(candidates=cands, history=likes + dislikes))
+    before = {r.item.item_id: n for n, r in enumerate(without.ranking)}
+    after = {r.item.item_id: n for n, r in enumerate(with_dislikes.ranking)}
+    by_id = {r.item.item_id: r for r in with_dislikes.ranking}
+    # The user's favourite category holds dislikes too: it is not pushed down as a whole.
+    clone_wars = by_id["movie-2380"]
+    assert after["movie-2380"] <= before["movie-2380"] and after["movie-2380"] <= 1
+    assert not any(x.startswith("demoted: close to") for x in clone_wars.reasons)
+    assert clone_wars.components.get("dislikes", 0.0) >= 0.0 and clone_wars.components.get("avoid", 0.0) >= 0.0
+    # A candidate whose nearest neighbour in the history is a dislike (a sequel of it) goes down, and says why.
+    sequel = by_id["movie-108"]
+    assert after["movie-108"] > before["movie-108"]
+    assert "demoted: close to 'RoboCop', which you disliked" in sequel.reasons
+    # Dislikes alone, with no likes to weigh them against, demote nothing.
+    alone = pipe.rank(RankRequest(candidates=cands, history=dislikes))
+    assert not any(x.startswith("demoted: close to") for r in alone.ranking for x in r.reasons)
+
+
+def test_the_batch_command_ranks_as_the_pipeline_does(embedder: Embedder) -> None:
+    from click.testing import CliRunner
+
+    from shieldrec.cli import cli
+
+    req = request(instruction="a robot adventure", request_id="r1")
+    line = json.dumps({
+        "request_id": "r1", "instruction": req.instruction,
+        "candidates": [c.to_dict() for c in req.candidates],
+        "history": [{**ev.item.to_dict(), "event": ev.event, "at": ev.at} for ev in req.history],
+    })
+
+    def run(*args: str) -> list[str]:
+        res = CliRunner().invoke(cli, ["rerank", *args], input=line + "\n")
+        assert res.exit_code == 0, res.output
+        return [r["item_id"] for r in json.loads(res.stdout)["ranking"]]
+
+    settings = RankingSettings()
+    assert run() == [r.item.item_id for r in Pipeline(settings, embedder).rank(req).ranking]
+    fused = Pipeline(RankingSettings(ranker="fusion"), embedder).rank(req)
+    assert run("--ranker", "fusion") == [r.item.item_id for r in fused.ranking]
+    res = CliRunner().invoke(cli, ["rerank", "--popularity", "2"], input=line + "\n")
+    assert res.exit_code == 2 and "2.0 is not in the range 0.0<=x<=1.0" in res.output

@@ -417,12 +417,19 @@ async def test_settings_are_validated_and_persisted(make_app: Callable[..., Shie
         assert "does not exist" in await toasts(pilot)
         app.screen.query_one("#llm-model", Input).value = "bundled"
         app.screen.query_one("#weight-popularity", Input).value = "0"
+        app.screen.query_one("#popularity", Input).value = "1.5"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "public counts must be between 0 and 1" in await toasts(pilot)
+        app.screen.query_one("#popularity", Input).value = "0.2"
+        app.screen.query_one("#ranker", Select).value = "fusion"
         app.screen.query_one("#theme", Select).value = "textual-light"
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.theme == "textual-light"
     saved = Settings.load()
     assert saved.ranking.diversity == 0.6 and saved.ranking.weights["popularity"] == 0.0
+    assert saved.ranking.popularity == 0.2 and saved.ranking.ranker == "fusion"
     assert saved.tui.theme == "textual-light"
     assert app.settings.ranking.diversity == 0.6  # the next search uses it
 

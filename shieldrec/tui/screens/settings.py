@@ -11,7 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, Switch
 
 from shieldrec.errors import InvalidInput
-from shieldrec.settings import DEFAULT_WEIGHTS
+from shieldrec.settings import DEFAULT_WEIGHTS, RANKERS
 from shieldrec.tui import keys
 from shieldrec.tui.screens.base import Page
 
@@ -60,6 +60,14 @@ class SettingsScreen(Page):
                              allow_blank=False, id="embedding-device", compact=True)
             yield Label(Text("Ranking"), classes="section")
             with Horizontal(classes="row"):
+                yield Label("Ranker")
+                yield Select([("learned (trained on public data)", "learned"), ("hand-set fusion weights", "fusion")],
+                             value=s.ranking.ranker if s.ranking.ranker in RANKERS else "learned",
+                             allow_blank=False, id="ranker", compact=True)
+            with Horizontal(classes="row"):
+                yield Label("Public counts (0-1)")
+                yield Input(f"{s.ranking.popularity:g}", id="popularity", compact=True)
+            with Horizontal(classes="row"):
                 yield Label("Diversity (0-1)")
                 yield Input(f"{s.ranking.diversity:g}", id="diversity", compact=True)
             with Horizontal(classes="row"):
@@ -68,7 +76,7 @@ class SettingsScreen(Page):
             with Horizontal(classes="row"):
                 yield Label("Injection penalty (0-4)")
                 yield Input(f"{s.ranking.injection_penalty:g}", id="injection-penalty", compact=True)
-            yield Label(Text("Fusion weights (0-5)"), classes="section")
+            yield Label(Text("Fusion weights (0-5; the hand-set ranker, and plug-ins for both)"), classes="section")
             for name in DEFAULT_WEIGHTS:
                 with Horizontal(classes="row"):
                     yield Label(Text(f"{name}: {WEIGHT_HELP.get(name, '')}"))
@@ -101,6 +109,7 @@ class SettingsScreen(Page):
         s = self.app.settings
         try:
             diversity = _number(self._value("diversity"), "diversity", 0, 1)
+            popularity = _number(self._value("popularity"), "public counts", 0, 1)
             sponsored = _number(self._value("sponsored-penalty"), "sponsored penalty", 0, 4)
             injection = _number(self._value("injection-penalty"), "injection penalty", 0, 4)
             weights = {name: _number(self._value(f"weight-{name}"), f"weight '{name}'", 0, 5)
@@ -118,6 +127,7 @@ class SettingsScreen(Page):
         llm_before = (s.llm.enabled, s.llm.model, s.llm.device)
         device_before = s.embedding_device
         s.ranking.diversity, s.ranking.sponsored_penalty, s.ranking.injection_penalty = diversity, sponsored, injection
+        s.ranking.ranker, s.ranking.popularity = self._select("ranker"), popularity
         s.ranking.weights = {**s.ranking.weights, **weights}
         s.llm.enabled = self.query_one("#llm-enabled", Switch).value
         s.llm.model, s.llm.device = model, self._select("llm-device")
