@@ -173,8 +173,32 @@ def genre_affinity(items: Sequence[Item], tags: Sequence[tuple[str, ...]], liked
     return out
 
 
-def _count(item: Item) -> float | None:
-    return facts.popularity_count(item)
+def _source(item: Item) -> str:
+    return (item.source or (item.platforms[0] if item.platforms else "")).lower()
+
+
+def popularity_features(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
+    """Log public counts, centred (and z-scored) among the candidates of the same source: a
+    bookshop's millions of ratings say nothing against a film site's thousands. Where a source
+    sends counts for the others, an item of it without one is treated as its least rated
+    (missing counts must not lift an item; hostile ones often carry none)."""
+    n = len(items)
+    pop, pop_z = np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32)
+    counts = [facts.popularity_count(it) for it in items]
+    groups: dict[str, list[int]] = {}
+    for j, it in enumerate(items):
+        groups.setdefault(_source(it), []).append(j)
+    for members in groups.values():
+        known = [j for j in members if counts[j] is not None]
+        if len(known) < 2:
+            continue
+        logs = np.log1p(np.asarray([counts[j] if counts[j] is not None else 0.0 for j in members], dtype=np.float64))
+        floor = min(float(np.log1p(counts[j])) for j in known)  # type: ignore[arg-type]
+        logs = np.where([counts[j] is not None for j in members], logs, floor)
+        centre, spread = logs.mean(), max(float(logs.std()), 0.25)
+        pop[members] = np.clip(logs - centre, -POP_LIMIT, POP_LIMIT)
+        pop_z[members] = np.clip((logs - centre) / spread, -POP_LIMIT, POP_LIMIT)
+    return pop, pop_z
 
 
 def _when(ev: HistoryEvent) -> float:
@@ -255,14 +279,10 @@ def compute(x: Inputs) -> np.ndarray:
     out[:, col["creator_liked"]] = _creator_matches(x.items, x.liked_events)
     out[:, col["creator_seen"]] = _creator_matches(x.items, x.history_events)
 
-    counts = [_count(it) for it in x.items]
-    known = np.asarray([c is not None for c in counts])
-    if known.sum() >= 2 and x.popularity > 0:
-        logs = np.log1p(np.asarray([c or 0.0 for c in counts], dtype=np.float64))
-        centre, spread = logs[known].mean(), max(float(logs[known].std()), 0.25)
-        out[:, col["popularity"]] = np.where(known, np.clip(logs - centre, -POP_LIMIT, POP_LIMIT), 0.0) * x.popularity
-        out[:, col["popularity_z"]] = np.where(known, np.clip((logs - centre) / spread, -POP_LIMIT, POP_LIMIT),
-                                               0.0) * x.popularity
+    if x.popularity > 0:
+        pop, pop_z = popularity_features(x.items)
+        out[:, col["popularity"]] = pop * x.popularity
+        out[:, col["popularity_z"]] = pop_z * x.popularity
     if n > 1:
         out[:, col["platform_rank"]] = 0.5 - np.arange(n, dtype=np.float32) / (n - 1)
         if x.query is None:

@@ -332,7 +332,9 @@ class Pipeline:
             "lexical": lexical_signal(views, p.taste),
             "popularity": popularity_signal(views),
         }
-        weights = self.settings.weights
+        weights = dict(self.settings.weights)
+        # The user's say over public counts holds for the hand-set weights too.
+        weights["popularity"] = weights.get("popularity", 0.0) * min(max(float(self.settings.popularity), 0.0), 1.0)
         signals.update(run_scorers(self.scorers, p.request, views, weights))
         return fuse(len(views), signals, weights, penalties)
 
