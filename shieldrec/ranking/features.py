@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -88,10 +89,12 @@ class Inputs:
     liked_weight: np.ndarray | None = None  # strength x recency, as the taste reads it
     disliked: np.ndarray | None = None
     disliked_weight: np.ndarray | None = None
-    history: np.ndarray | None = None  # the history items that are not disliked
-    liked_events: Sequence[HistoryEvent] = ()
-    history_events: Sequence[HistoryEvent] = ()  # one per row of `history`
+    neutral: np.ndarray | None = None  # history items neither liked nor disliked
+    liked_events: Sequence[HistoryEvent] = ()  # one per row of `liked`
+    liked_tags: Sequence[tuple[str, ...]] | None = None  # facts.genres of each liked item, when known
+    neutral_events: Sequence[HistoryEvent] = ()  # one per row of `neutral`
     lexical: np.ndarray | None = None  # the lexical signal's values
+    counts: tuple[np.ndarray, np.ndarray] | None = None  # popularity_features(items), when known
     popularity: float = 1.0  # how much the user lets public counts count (0..1)
 
 
@@ -102,7 +105,8 @@ def _centred(x: np.ndarray) -> np.ndarray:
 def _z(x: np.ndarray) -> np.ndarray:
     if x.size < 2:
         return np.zeros_like(x)
-    return (x - x.mean()) / max(float(x.std()), Z_FLOOR)
+    d = x - x.mean()
+    return d / max(math.sqrt(float(d @ d) / x.size), Z_FLOOR)
 
 
 def _rows(m: np.ndarray | None) -> int:
@@ -115,6 +119,7 @@ def like_contrast(
     disliked: np.ndarray,
     liked_weight: np.ndarray | None = None,
     disliked_weight: np.ndarray | None = None,
+    liked_sims: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per candidate: the share of likes among the history items nearest to it, minus the
     user's overall share of likes. Negative means "more disliked than usual around here" (a
@@ -131,7 +136,7 @@ def like_contrast(
         return np.zeros(n, dtype=np.float32)
     lw = np.ones(m, dtype=np.float32) if liked_weight is None else np.asarray(liked_weight, dtype=np.float32)
     dw = np.ones(q, dtype=np.float32) if disliked_weight is None else np.asarray(disliked_weight, dtype=np.float32)
-    sims = np.concatenate([cands @ liked.T, cands @ disliked.T], axis=1)
+    sims = np.concatenate([cands @ liked.T if liked_sims is None else liked_sims, cands @ disliked.T], axis=1)
     weight = np.concatenate([lw, dw])
     is_like = np.concatenate([np.ones(m, dtype=np.float32), np.zeros(q, dtype=np.float32)])
     base = float((weight * is_like).sum() / max(float(weight.sum()), 1e-9))
@@ -151,40 +156,49 @@ def _creator_matches(items: Sequence[Item], events: Sequence[HistoryEvent]) -> n
 
 
 def genre_affinity(items: Sequence[Item], tags: Sequence[tuple[str, ...]], liked: Sequence[HistoryEvent],
-                   weight: np.ndarray | None) -> np.ndarray:
+                   weight: np.ndarray | None, liked_tags: Sequence[tuple[str, ...]] | None = None) -> np.ndarray:
     """How much of the user's liked history (by weight) carries the candidate's tags: the mean,
     over the candidate's tags, of the weighted share of liked items tagged so (0 without tags)."""
     n = len(items)
-    if not liked:
+    if not liked or not any(tags):
         return np.zeros(n, dtype=np.float32)
     w = np.ones(len(liked)) if weight is None else np.asarray(weight, dtype=np.float64)
     total = float(w.sum()) or 1.0
     share: dict[str, float] = {}
-    for ev, wi in zip(liked, w):
-        for tag in {t.lower() for t in facts.genres(ev.item)}:
-            share[tag] = share.get(tag, 0.0) + float(wi) / total
+    known = liked_tags if liked_tags is not None and len(liked_tags) == len(liked) else None
+    for k, (ev, wi) in enumerate(zip(liked, w.tolist())):
+        for tag in _lowered(known[k] if known is not None else facts.genres(ev.item)):
+            share[tag] = share.get(tag, 0.0) + wi / total
     out = np.zeros(n, dtype=np.float32)
     if not share:
         return out
     for j in range(n):
-        own = {t.lower() for t in (tags[j] if j < len(tags) else ())}
+        own = _lowered(tags[j] if j < len(tags) else ())
         if own:
             out[j] = sum(share.get(t, 0.0) for t in own) / len(own)
     return out
+
+
+@lru_cache(maxsize=16384)
+def _lowered(tags: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(t.lower() for t in tags)
 
 
 def _source(item: Item) -> str:
     return (item.source or (item.platforms[0] if item.platforms else "")).lower()
 
 
-def popularity_features(items: Sequence[Item]) -> tuple[np.ndarray, np.ndarray]:
-    """Log public counts, centred (and z-scored) among the candidates of the same source: a
+def popularity_features(items: Sequence[Item], counts: Sequence[float | None] | None = None
+                        ) -> tuple[np.ndarray, np.ndarray]:
+    """Log public counts (`counts`: facts.popularity_count of each item, when the caller has
+    them), centred (and z-scored) among the candidates of the same source: a
     bookshop's millions of ratings say nothing against a film site's thousands. Where a source
     sends counts for the others, an item of it without one is treated as its least rated
     (missing counts must not lift an item; hostile ones often carry none)."""
     n = len(items)
     pop, pop_z = np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32)
-    counts = [facts.popularity_count(it) for it in items]
+    if counts is None:
+        counts = [facts.popularity_count(it) for it in items]
     groups: dict[str, list[int]] = {}
     for j, it in enumerate(items):
         groups.setdefault(_source(it), []).append(j)
@@ -206,25 +220,37 @@ def _when(ev: HistoryEvent) -> float:
 
 
 def latest(events: Sequence[HistoryEvent], k: int) -> list[int]:
-    """Indices of the `k` most recent events (events without distinct times keep their order)."""
-    order = sorted(range(len(events)), key=lambda i: (_when(events[i]), i))
-    return order[-k:]
+    """Indices of the `k` most recent events, oldest first (events without distinct times keep
+    their order)."""
+    if not k:
+        return []
+    order = np.argsort(np.fromiter((_when(ev) for ev in events), dtype=np.float64, count=len(events)),
+                       kind="stable")
+    return order[-k:].tolist()
 
 
-def year_nearness(items: Sequence[Item], events: Sequence[HistoryEvent]) -> np.ndarray:
+def year_nearness(items: Sequence[Item], events: Sequence[HistoryEvent], order: Sequence[int] | None = None,
+                  years: Sequence[int | None] | None = None) -> np.ndarray:
     """Minus the distance, in decades, from the candidate's year to the median year of the latest
-    history items that have one (0 where either is unknown)."""
+    history items that have one (0 where either is unknown). `order`: `latest(events, len(events))`;
+    `years`: facts.year of each item, when the caller has them."""
     n = len(items)
-    years = [y for i in latest(events, YEARS) if (y := facts.year(events[i].item))]
-    if not years:
+    chosen = (order[-YEARS:] if order is not None else latest(events, YEARS))
+    past = [y for i in chosen if (y := facts.year(events[i].item))]
+    if not past:
         return np.zeros(n, dtype=np.float32)
-    centre = float(np.median(years))
+    centre = float(np.median(past))
     out = np.zeros(n, dtype=np.float32)
-    for j, it in enumerate(items):
-        y = facts.year(it)
+    for j, y in enumerate(years if years is not None else [facts.year(it) for it in items]):
         if y:
             out[j] = -min(abs(y - centre), 50.0) / 10.0
     return out
+
+
+# Columns measured against the request's other candidates (their mean subtracted, in one step).
+CENTRED = tuple(INDEX[f] for f in ("instruction", "instruction_phrase", "liked_max", "liked_top3", "liked_recent",
+                                   "liked_centroid", "history_max", "recent_max", "genre_affinity", "hubness",
+                                   "text_length"))
 
 
 def compute(x: Inputs) -> np.ndarray:
@@ -238,49 +264,53 @@ def compute(x: Inputs) -> np.ndarray:
 
     if x.query is not None:
         sim = cands @ x.query
-        out[:, col["instruction"]] = _centred(sim)
+        out[:, col["instruction"]] = sim
         out[:, col["instruction_z"]] = _z(sim)
     if _rows(x.wanted):
-        out[:, col["instruction_phrase"]] = _centred((cands @ x.wanted.T).max(axis=1))
+        out[:, col["instruction_phrase"]] = (cands @ x.wanted.T).max(axis=1)
         for j, item in enumerate(x.items):
             tags = x.tags[j] if j < len(x.tags) else ()
             if any(facts.genre_match_any(w, tags) or (w and norm(w) in norm(item.title)) for w in x.wanted_phrases):
                 out[j, col["instruction_tag"]] = 1.0
 
     m = _rows(x.liked)
+    history = [v for v in (x.liked, x.neutral) if _rows(v)]
+    hsims = cands @ np.concatenate(history).T if history else None
     if m:
-        sims = cands @ x.liked.T
+        sims = hsims[:, :m]
         w = np.ones(m, dtype=np.float32) if x.liked_weight is None else np.asarray(x.liked_weight, dtype=np.float32)
         k = min(TOP_K, m)
         recent = (sims @ w) / max(float(w.sum()), 1e-9)
         centroid = x.liked.mean(axis=0)
         centroid /= max(float(np.linalg.norm(centroid)), 1e-9)
-        out[:, col["liked_max"]] = _centred(sims.max(axis=1))
-        out[:, col["liked_top3"]] = _centred(np.sort(sims, axis=1)[:, -k:].mean(axis=1))
-        out[:, col["liked_recent"]] = _centred(recent)
-        out[:, col["liked_centroid"]] = _centred(cands @ centroid)
+        out[:, col["liked_max"]] = sims.max(axis=1)
+        out[:, col["liked_top3"]] = np.partition(sims, m - k, axis=1)[:, m - k:].mean(axis=1)
+        out[:, col["liked_recent"]] = recent
+        out[:, col["liked_centroid"]] = cands @ centroid
         out[:, col["liked_z"]] = _z(recent)
-    if _rows(x.history):
-        hsims = cands @ x.history.T
-        out[:, col["history_max"]] = _centred(hsims.max(axis=1))
-        if len(x.history_events) == _rows(x.history):
-            out[:, col["recent_max"]] = _centred(hsims[:, latest(x.history_events, RECENT)].max(axis=1))
-            known = np.asarray([facts.year(it) is not None for it in x.items])
-            near = year_nearness(x.items, x.history_events)
-            if known.any():
+        out[:, col["genre_affinity"]] = genre_affinity(x.items, x.tags, x.liked_events, x.liked_weight, x.liked_tags)
+        if _rows(x.disliked):
+            out[:, col["contrast"]] = like_contrast(cands, x.liked, x.disliked, x.liked_weight, x.disliked_weight,
+                                                    liked_sims=sims)
+    events = [*x.liked_events, *x.neutral_events]
+    if hsims is not None:
+        out[:, col["history_max"]] = hsims.max(axis=1)
+        if len(events) == hsims.shape[1]:
+            order = latest(events, len(events))
+            out[:, col["recent_max"]] = hsims[:, order[-RECENT:]].max(axis=1)
+            years = [facts.year(it) for it in x.items]
+            if any(years):
+                near = year_nearness(x.items, events, order, years)
+                known = np.asarray([y is not None for y in years])
                 out[:, col["year_near"]] = np.where(known, near - near[known].mean(), 0.0)
-    if m:
-        out[:, col["genre_affinity"]] = _centred(genre_affinity(x.items, x.tags, x.liked_events, x.liked_weight))
-    if m and _rows(x.disliked):
-        out[:, col["contrast"]] = like_contrast(cands, x.liked, x.disliked, x.liked_weight, x.disliked_weight)
 
     if x.lexical is not None:
         out[:, col["lexical"]] = x.lexical
     out[:, col["creator_liked"]] = _creator_matches(x.items, x.liked_events)
-    out[:, col["creator_seen"]] = _creator_matches(x.items, x.history_events)
+    out[:, col["creator_seen"]] = _creator_matches(x.items, events)
 
     if x.popularity > 0:
-        pop, pop_z = popularity_features(x.items)
+        pop, pop_z = x.counts if x.counts is not None else popularity_features(x.items)
         out[:, col["popularity"]] = pop * x.popularity
         out[:, col["popularity_z"]] = pop_z * x.popularity
     if n > 1:
@@ -289,7 +319,9 @@ def compute(x: Inputs) -> np.ndarray:
             # Without an instruction, an item much like the rest of the list is a weaker bet; with
             # one, items alike because they all match it must not be held back for it.
             gram = cands @ cands.T
-            out[:, col["hubness"]] = _centred((gram.sum(axis=1) - np.diag(gram)) / (n - 1))
+            out[:, col["hubness"]] = (gram.sum(axis=1) - np.diag(gram)) / (n - 1)
     lengths = np.asarray([math.log1p(min(len(it.text), TEXT_FULL)) for it in x.items], dtype=np.float32)
-    out[:, col["text_length"]] = _centred(lengths / math.log1p(TEXT_FULL))
+    out[:, col["text_length"]] = lengths / math.log1p(TEXT_FULL)
+    centred = list(CENTRED)
+    out[:, centred] -= out[:, centred].mean(axis=0)
     return out

@@ -191,12 +191,18 @@ class LearnedRanker:
             return {g: np.zeros(0) for g in GROUPS}
         z = self._inputs(x)
         neutral = -self.weights.shift / self.weights.spread  # a raw feature of 0, standardised
-        full = self._forward(z)
+        linear = len(self.weights.layers) == 1
+        # Linear: each feature's part is exact, weight x (feature - neutral). Otherwise: the drop
+        # in score when the group is set to neutral.
+        terms = (z - neutral) * self.weights.layers[0][0][0] if linear else None
+        full = None if linear else self._forward(z)
         scale = self.weights.scale
         out: dict[str, np.ndarray] = {}
         for group, cols in self._groups.items():
             part = np.zeros(n)
-            if cols.size:
+            if cols.size and terms is not None:
+                part = terms[:, cols].sum(axis=1).astype(np.float64)
+            elif cols.size:
                 held = z.copy()
                 held[:, cols] = neutral[cols]
                 part = (full - self._forward(held)).astype(np.float64)

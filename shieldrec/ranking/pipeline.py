@@ -70,6 +70,7 @@ class _Prepared:
     avoids: list[Preference]
     neutral: list[HistoryEvent] = field(default_factory=list)  # history that is neither liked nor disliked
     tags: list[tuple[str, ...]] = field(default_factory=list)
+    liked_tags: list[tuple[str, ...]] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
 
 
@@ -232,9 +233,10 @@ class Pipeline:
             likes=likes, avoids=avoids, neutral=neutral, tags=tags,
         )
         if shown:
+            prep.liked_tags = [facts.genres(it) for it in taste.liked_items]
             prep.texts = [
                 *(item_text(v, t) for v, t in zip(views, tags)),
-                *(item_text(it) for it in taste.liked_items),
+                *(item_text(it, t) for it, t in zip(taste.liked_items, prep.liked_tags)),
                 *(item_text(it) for it in taste.disliked_items),
                 *(item_text(ev.item) for ev in neutral),
                 *([query] if query else []),
@@ -254,18 +256,18 @@ class Pipeline:
         parts = np.split(self.embedder.encode(p.texts), np.cumsum(sizes))
         return dict(zip(names, parts))
 
-    def _inputs(self, p: _Prepared, v: dict[str, np.ndarray], lexical: np.ndarray) -> F.Inputs:
+    def _inputs(self, p: _Prepared, v: dict[str, np.ndarray], lexical: np.ndarray,
+                counts: tuple[np.ndarray, np.ndarray] | None = None) -> F.Inputs:
         # Dislikes reach the features only through the like-versus-dislike contrast: being close
         # to something disliked never counts for a candidate.
-        history = [*p.taste.liked, *p.neutral]
         return F.Inputs(
             items=p.request.candidates, cands=v["cands"], query=v["query"][0] if len(v["query"]) else None,
             wanted=v["wanted"], wanted_phrases=p.wanted, tags=p.tags,
             liked=v["liked"], liked_weight=p.taste.liked_weight, disliked=v["disliked"],
             disliked_weight=p.taste.disliked_weight,
-            history=np.concatenate([v["liked"], v["neutral"]]),
-            liked_events=p.taste.liked, history_events=history, lexical=lexical,
-            popularity=min(max(float(self.settings.popularity), 0.0), 1.0),
+            neutral=v["neutral"], liked_events=p.taste.liked, liked_tags=p.liked_tags, neutral_events=p.neutral,
+            lexical=lexical,
+            counts=counts, popularity=min(max(float(self.settings.popularity), 0.0), 1.0),
         )
 
     def _finish(self, p: _Prepared) -> RankResult:
@@ -349,14 +351,17 @@ class Pipeline:
         query = v["query"][0] if len(v["query"]) else None
         none = np.zeros((0, cands.shape[1]), dtype=np.float32)
         lexical = lexical_signal(views, p.taste)
-        x = F.compute(self._inputs(p, v, lexical.values))
+        raw_counts = [facts.popularity_count(it) for it in views]
+        counts = F.popularity_features(views, raw_counts)
+        x = F.compute(self._inputs(p, v, lexical.values, counts))
         parts = model.contributions(x, self.head)
+        # Each group's part carries its own signal's reason. The learned like-versus-dislike part
+        # names nothing: the dislike rule below says "close to 'X', which you disliked" when it fires.
         evidence = {
             "instruction": instruction_signal(cands, views, p.tags, query, p.wanted, v["wanted"]).reasons,
             "history": history_signal(cands, views, p.tags, p.taste, v["liked"], (), none).reasons,
-            "dislikes": avoid_signal(cands, views, p.tags, p.taste, v["liked"], v["disliked"], (), none, ()).reasons,
             "lexical": lexical.reasons,
-            "popularity": popularity_signal(views).reasons,
+            "popularity": popularity_signal(views, counts[0], raw_counts).reasons,
         }
         signals: dict[str, Contribution] = {
             group: Contribution(values, evidence.get(group, [""] * n)) for group, values in parts.items()
