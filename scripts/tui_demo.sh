@@ -53,13 +53,15 @@ wait_for() {
 
 wait_for "Hello, maya" 30
 wait_for "!loading the embedding model" 180
-wait_for "!loading the language model" 180
+# The language model's name shows on the right of the status line once it is loaded (asking
+# before that gets an answer the model does not re-rank).
+wait_for "LLM:" 300
 tmux send-keys -t "$session" -l "$ask"
 tmux send-keys -t "$session" Enter
 wait_for "picks from" 120
 # With the language model on (the default), the answer shows at once and is re-ranked once the
 # model has scored it.
-wait_for "Re-ranked with the language model" 240 || echo "(captured without the language model's re-ranking)" >&2
+wait_for "Re-ranked with the language model" 600 || echo "(captured without the language model's re-ranking)" >&2
 sleep 0.5
 tmux send-keys -t "$session" Down
 sleep 0.5

@@ -9,21 +9,32 @@ once, however many requests repeat it.
 
 from __future__ import annotations
 
-import json
+import csv
+import io
 import math
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
+
+import orjson
 
 from shieldrec.errors import InvalidInput, ShieldRecError
 from shieldrec.items import HistoryEvent, Item, Preference
 from shieldrec.ranking.types import RankRequest, RankResult, Removed
 from shieldrec.sanitize import clean_text
 
+if TYPE_CHECKING:
+    from shieldrec.ranking import Pipeline
+    from shieldrec.settings import Settings
+    from shieldrec.store import Store
+
 BATCH_SIZE = 256  # requests per pipeline call: big enough to batch the encoder, small enough to show progress
 MAX_LINE_BYTES = 16 * 1024 * 1024  # one request; anything larger is not a request
+MAX_DEPTH = 64  # nesting levels in one request; real ones use five or six
 INSTRUCTION_MAX = 1000
 BELOW_TOP = "below top {top}"
+_SKIP_CHUNK = 1024 * 1024  # how much of an over-long line is read (and dropped) at a time
 
 
 class InvalidLine(InvalidInput):
@@ -43,6 +54,13 @@ class Ranker(Protocol):
     def rank_many(self, requests: Sequence[RankRequest]) -> list[RankResult]: ...
 
 
+@dataclass(frozen=True)
+class LongLine:
+    """A line over the size cap, read past without being kept: only its size is known."""
+
+    size: int
+
+
 @dataclass
 class Parsed:
     """The usable requests of an input, each with its line number, and the lines that were not."""
@@ -51,8 +69,54 @@ class Parsed:
     errors: list[InvalidLine] = field(default_factory=list)
 
 
-def _no_constants(name: str) -> Any:
-    raise ValueError(f"{name} is not a number JSON allows")
+def read_lines(stream: IO[bytes], cap: int = MAX_LINE_BYTES) -> Iterator[bytes | LongLine]:
+    """The lines of a binary stream; a line longer than `cap` bytes is never held whole in
+    memory (it comes out as a LongLine), so neither a huge line nor an endless one without a
+    newline costs more than `cap` bytes."""
+    while True:
+        line = stream.readline(cap + 1)
+        if not line:
+            return
+        if len(line) - line.endswith(b"\n") > cap:
+            size = len(line)
+            while not line.endswith(b"\n"):
+                line = stream.readline(_SKIP_CHUNK)
+                if not line:
+                    break
+                size += len(line)
+            yield LongLine(size)
+        else:
+            yield line
+
+
+def too_deep(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether `value` nests lists and objects more than `limit` levels deep (checked level by
+    level, without recursion, so no depth can exhaust the interpreter's stack)."""
+    level = [value] if type(value) in (dict, list) else []
+    depth = 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        below: list[Any] = []
+        for node in level:
+            below += [c for c in (node.values() if type(node) is dict else node) if type(c) in (dict, list)]
+        level = below
+    return False
+
+
+def loads(data: bytes | str) -> Any:
+    """One JSON document -> its value; InvalidInput for anything that is not JSON, carries
+    NaN or Infinity, or nests deeper than MAX_DEPTH."""
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if "depth limit" in str(exc) or "recursion" in str(exc).lower():
+            raise InvalidInput(f"nested more than {MAX_DEPTH} levels deep") from None
+        raise InvalidInput(f"not valid JSON ({exc})") from None
+    if too_deep(value):
+        raise InvalidInput(f"nested more than {MAX_DEPTH} levels deep")
+    return value
 
 
 def _entries(raw: dict[str, Any], key: str, build: Callable[[Any], Any], what: str) -> list[Any]:
@@ -72,38 +136,49 @@ class _Entries:
     """Builds candidates and history entries for the requests of one input.
 
     Items repeat across the requests of a file (one catalogue, users who saw the same
-    things): each distinct item object is validated and sanitized once and the Item
-    shared, since pipelines never modify the items they are given. A history entry's own
-    fields (event, rating, when) are checked per entry; its item goes through the same cache.
+    things) and across the calls to a service: each distinct item object is validated and
+    sanitized once and the Item shared, since pipelines never modify the items they are
+    given; the `limit` most recently seen are kept. A history entry's own fields (event,
+    rating, when) are checked per entry; its item goes through the same cache.
     """
 
-    LIMIT = 200_000  # distinct items remembered; past this, items are simply built each time
-
-    def __init__(self) -> None:
-        self._items: dict[str, Item] = {}
+    def __init__(self, limit: int = 200_000) -> None:
+        self._items: OrderedDict[bytes, Item] = OrderedDict()
+        self.limit = limit
 
     def item(self, raw: Any) -> Item:
         if not isinstance(raw, dict):
             return Item.from_untrusted(raw)  # raises the usual message
-        key = json.dumps(raw, sort_keys=True, ensure_ascii=False)
+        key = orjson.dumps(raw)  # the same item written with its keys in another order is simply built again
         found = self._items.get(key)
         if found is None:
             found = Item.from_untrusted(raw)  # an invalid item raises here and is never remembered
-            if len(self._items) < self.LIMIT:
-                self._items[key] = found
+            self._items[key] = found
+            if len(self._items) > self.limit:
+                self._items.popitem(last=False)
+        else:
+            self._items.move_to_end(key)
         return found
 
     def event(self, raw: Any) -> HistoryEvent:
         if not isinstance(raw, dict):
             return HistoryEvent.from_untrusted(raw)
-        own = {k: raw[k] for k in _EVENT_FIELDS if k in raw}
         item = self.item(raw["item"] if "item" in raw else {k: v for k, v in raw.items() if k not in _EVENT_FIELDS})
-        # Validate the entry's own fields the one way there is, then attach the shared item.
-        return replace(HistoryEvent.from_untrusted({**own, "item": _PLACEHOLDER}), item=item)
+        return HistoryEvent.from_untrusted(raw, item=item)
 
 
 _EVENT_FIELDS = ("event", "rating", "instruction", "at")
-_PLACEHOLDER = {"item_id": "-", "title": "-"}
+
+
+class Requests:
+    """Turns request objects into RankRequests, sharing one item cache across them (one
+    input file, or one running service). Not for use by two threads at once."""
+
+    def __init__(self, limit: int = 200_000) -> None:
+        self._entries = _Entries(limit)
+
+    def parse(self, raw: Any) -> RankRequest:
+        return parse_request(raw, self._entries)
 
 
 def parse_request(raw: Any, entries: _Entries | None = None) -> RankRequest:
@@ -140,33 +215,43 @@ def parse_request(raw: Any, entries: _Entries | None = None) -> RankRequest:
     )
 
 
-def _decode(line: int, data: bytes) -> str | None:
-    if len(data) > MAX_LINE_BYTES:
-        raise InvalidLine(line, f"longer than {MAX_LINE_BYTES // (1024 * 1024)} MB")
+_BOM = b"\xef\xbb\xbf"
+
+
+def _line_value(number: int, data: bytes | LongLine) -> Any:
+    """The JSON value on one line, None for a blank line; InvalidLine says what is wrong."""
+    if isinstance(data, LongLine):
+        raise InvalidLine(number, f"longer than {MAX_LINE_BYTES // (1024 * 1024)} MB ({data.size:,} bytes)")
+    if len(data) - data.endswith(b"\n") > MAX_LINE_BYTES:
+        raise InvalidLine(number, f"longer than {MAX_LINE_BYTES // (1024 * 1024)} MB ({len(data):,} bytes)")
+    if number == 1 and data.startswith(_BOM):
+        data = data[len(_BOM):]
+    if not data.strip():
+        return None
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidLine(line, f"not UTF-8 text (byte {exc.start + 1})") from None
-    text = text.lstrip("\ufeff") if line == 1 else text
-    return text if text.strip() else None
+        return loads(data)
+    except InvalidInput as exc:
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as bad:
+            raise InvalidLine(number, f"not UTF-8 text (byte {bad.start + 1})") from None
+        if not text.strip():
+            return None  # blank in the Unicode sense (no-break or wide spaces only)
+        raise InvalidLine(number, str(exc)) from None
 
 
-def parse_lines(lines: Iterable[bytes]) -> Parsed:
+def parse_lines(lines: Iterable[bytes | LongLine]) -> Parsed:
     """Every line of a JSONL input, checked; blank lines are skipped, request ids must be unique."""
     parsed = Parsed()
-    entries = _Entries()
+    requests = Requests()
     first_seen: dict[str, int] = {}
     for number, data in enumerate(lines, 1):
         try:
-            text = _decode(number, data)
-            if text is None:
+            raw = _line_value(number, data)
+            if raw is None:
                 continue
             try:
-                raw = json.loads(text, parse_constant=_no_constants)
-            except (json.JSONDecodeError, ValueError) as exc:
-                raise InvalidLine(number, f"not valid JSON ({exc})") from None
-            try:
-                request = parse_request(raw, entries)
+                request = requests.parse(raw)
             except InvalidInput as exc:
                 raise InvalidLine(number, str(exc)) from None
             earlier = first_seen.get(request.request_id)
@@ -177,6 +262,24 @@ def parse_lines(lines: Iterable[bytes]) -> Parsed:
         except InvalidLine as exc:
             parsed.errors.append(exc)
     return parsed
+
+
+def build_ranker(settings: Settings, store: Store | None, *, with_llm: bool = False,
+                 owner: int | None = None) -> tuple[Pipeline, str]:
+    """The ranking pipeline every entry point uses (terminal app aside: it builds its own
+    session), and a line on what the language model adds. `store` gives the embedding
+    cache (with `owner`, the vectors are recorded as that profile's: `profile forget` removes
+    them); None keeps vectors in memory only."""
+    from shieldrec.ranking import Pipeline
+
+    if not with_llm:
+        return Pipeline.for_user(store, settings, owner=owner), ""
+    from shieldrec.llm import build_pipeline
+
+    settings.llm.enabled = True  # asked for by name
+    embedder = Pipeline.for_user(store, settings, owner=owner).embedder
+    pipeline, parts = build_pipeline(settings, embedder)
+    return pipeline, parts.note
 
 
 def with_profile(
@@ -203,7 +306,8 @@ def settle(request: RankRequest, result: RankResult, top: int | None) -> RankRes
             f"request {request.request_id!r}: the ranking lost {lost or 'nothing'} and returned {extra or 'nothing'} "
             "extra; this is a bug in ShieldRec, please report it"
         )
-    return RankResult(request_id=request.request_id, ranking=ranking, removed=removed, intent=result.intent)
+    return RankResult(request_id=request.request_id, ranking=ranking, removed=removed, intent=result.intent,
+                      checks=result.checks)
 
 
 def rank_all(
@@ -261,3 +365,41 @@ def csv_rows(result: RankResult) -> list[dict[str, Any]]:
             "score": "", "reasons": "", "labels": "", "removed": gone.reason,
         })
     return rows
+
+
+def row_bytes(result: RankResult) -> bytes:
+    """One result as a compact JSON line (without its newline)."""
+    return orjson.dumps(result_row(result))
+
+
+class ResultWriter:
+    """Streams results to a binary stream as jsonl (one object a line), json (one array of
+    them) or csv (one row per candidate); `finish` completes the document."""
+
+    def __init__(self, fmt: str, out: IO[bytes]) -> None:
+        self.fmt = fmt
+        self.out = out
+        self._first = True
+        self._text: io.TextIOWrapper | None = None
+        if fmt == "csv":
+            self._text = io.TextIOWrapper(out, encoding="utf-8", newline="", write_through=True)  # type: ignore[arg-type]
+            self._table = csv.DictWriter(self._text, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
+            self._table.writeheader()
+
+    def write(self, result: RankResult) -> None:
+        if self.fmt == "jsonl":
+            self.out.write(row_bytes(result) + b"\n")
+        elif self.fmt == "json":
+            self.out.write((b"[\n" if self._first else b",\n") + row_bytes(result))
+        else:
+            self._table.writerows(csv_rows(result))
+        self._first = False
+
+    def finish(self) -> None:
+        if self.fmt == "json":
+            self.out.write(b"[]\n" if self._first else b"\n]\n")
+        if self._text is not None:
+            self._text.flush()
+            self._text.detach()  # the stream stays open: it belongs to the caller
+            self._text = None
+        self.out.flush()

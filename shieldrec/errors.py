@@ -27,3 +27,21 @@ class CredentialError(ShieldRecError):
 
 class ModelError(ShieldRecError):
     """A model file is missing, corrupt or cannot be loaded."""
+
+
+class LlmUnavailable(ModelError):
+    """The local language model cannot be used now (turned off, missing, corrupt, stopped):
+    whatever asked for it ranks without it."""
+
+
+class LlmStopped(LlmUnavailable):
+    """The language model's process died or stopped answering in the middle of a request."""
+
+    def __init__(self, message: str, *, log_tail: tuple[str, ...] = (), log_path: str = "") -> None:
+        super().__init__(message)
+        self.log_tail = log_tail
+        self.log_path = log_path
+
+
+class LlmBusyError(ModelError):
+    """A request does not fit in the model's context window."""

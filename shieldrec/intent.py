@@ -20,6 +20,9 @@ class Intent:
     min_year: int | None = None
     max_year: int | None = None
     item_type: str = ""  # "movie", "book", "podcast", ... when the user names one
+    # Who it is for when that is a child ("for my daughter who is 9"): the youngest age, and in words.
+    audience_age: int | None = None
+    audience: str = ""
     mood: str = ""
     # The public keywords that may be sent to a platform; the rest stays local.
     public_query: str = ""
@@ -46,6 +49,9 @@ class Intent:
             min_year=stricter(self.min_year, other.min_year, max),
             max_year=stricter(self.max_year, other.max_year, min),
             item_type=self.item_type or other.item_type,
+            audience_age=stricter(self.audience_age, other.audience_age, min),
+            audience=self.audience if other.audience_age is None or (
+                self.audience_age is not None and self.audience_age <= other.audience_age) else other.audience,
             mood=self.mood or other.mood,
             public_query=self.public_query or other.public_query,
             source="merged",

@@ -27,6 +27,25 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
+def json_kind(value: Any) -> str:
+    """A JSON value's kind in words, for messages about untrusted input (a fraction shows itself)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, float) and not value.is_integer():
+        return f"a number with a fraction ({value:g})"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
 def tricks_in(*values: Any) -> list[str]:
     """Every hostile trick found in any of `values`, each named once."""
     return list(dict.fromkeys(kind for v in values for kind in hidden_controls(v)))
@@ -52,7 +71,10 @@ class Item:
     def from_untrusted(cls, raw: Any, *, platform: str = "") -> "Item":
         if not isinstance(raw, dict):
             raise InvalidInput(f"an item must be an object, got {type(raw).__name__}")
-        item_id = clean_text(raw.get("item_id", raw.get("id")), 200)
+        raw_id = raw.get("item_id", raw.get("id"))
+        if raw_id is not None and (isinstance(raw_id, bool) or not isinstance(raw_id, (str, int))):
+            raise InvalidInput(f"'item_id' should be text or a whole number, got {json_kind(raw_id)}")
+        item_id = clean_text(raw_id, 200)
         title = clean_title(raw.get("title"))
         if not item_id:
             raise InvalidInput("an item needs a non-empty 'item_id'")
@@ -105,10 +127,13 @@ class HistoryEvent:
     id: int | None = None
 
     @classmethod
-    def from_untrusted(cls, raw: Any) -> "HistoryEvent":
+    def from_untrusted(cls, raw: Any, item: Item | None = None) -> "HistoryEvent":
+        """`item`, when given, is the entry's item already built (and checked) by the caller."""
         if not isinstance(raw, dict):
             raise InvalidInput(f"a history entry must be an object, got {type(raw).__name__}")
-        event = clean_text(raw.get("event", "consumed"), 20).lower()
+        event = raw.get("event", "consumed")
+        if event not in EVENTS:  # already one of them: nothing to clean (the common case, kept cheap)
+            event = clean_text(event, 20).lower()
         if event not in EVENTS:
             raise InvalidInput(f"unknown history event {event!r} (one of {', '.join(EVENTS)})")
         rating = raw.get("rating")
@@ -119,9 +144,8 @@ class HistoryEvent:
         at = raw.get("at", time.time())
         if isinstance(at, bool) or not isinstance(at, (int, float)):
             raise InvalidInput("'at' must be a unix timestamp")
-        item_raw = raw.get("item", raw)
         return cls(
-            item=Item.from_untrusted(item_raw),
+            item=item if item is not None else Item.from_untrusted(raw.get("item", raw)),
             event=event,
             rating=rating,
             instruction=clean_text(raw.get("instruction"), 1000),
@@ -205,6 +229,8 @@ class Preference:
     def describe(self) -> str:
         """The entry in plain words, as the profile screen shows it."""
         verb = {"like": "likes", "avoid": "avoids", "block": "blocks"}[self.kind]
-        what = self.value if self.target == "topic" else f"{self.target} '{self.value}'"
+        # A block always names what it blocks: "blocks Short Film" could be a title or a studio.
+        plain_topic = self.target == "topic" and self.kind != "block"
+        what = self.value if plain_topic else f"{self.target} '{self.value}'"
         tail = f" (learned: {self.evidence})" if self.origin == "learned" and self.evidence else ""
         return f"{verb} {what}{tail}"

@@ -3,7 +3,8 @@
 Everything a platform sends and every string read from a user's file passes
 through here before it is stored, shown, embedded or put in a prompt. It removes
 what can act on a terminal or hide text from a reader (escape sequences, control
-characters, bidi overrides, zero-width and tag characters) and caps lengths.
+characters, bidi overrides, zero-width and tag characters) and caps lengths. Zero-width
+joiners stay only where a script or an emoji sequence needs them.
 It does not escape markup: display code renders these strings as plain text.
 """
 
@@ -49,6 +50,41 @@ def _keep(ch: str, multiline: bool) -> bool:
     return cat not in ("Cc", "Cf", "Cs", "Cn")
 
 
+ZWNJ, ZWJ = "\u200c", "\u200d"
+# Scripts whose spelling needs the joiners: Arabic (Persian, Urdu), Syriac, N'Ko, the Indic
+# scripts from Devanagari to Sinhala, Myanmar, Khmer, Mongolian. "می‌خواهم" is not "میخواهم".
+_JOINING = re.compile(
+    "[\u0600-\u06ff\u0700-\u074f\u0750-\u077f\u07c0-\u07ff\u0860-\u08ff\u0900-\u0dff"
+    "\u1000-\u109f\u1780-\u17ff\u1800-\u18af\ua8e0-\ua8ff\ufb50-\ufdff\ufe70-\ufefc]"
+)
+# What a ZWJ glues into one emoji (👨‍👩‍👧, 🏳️‍🌈, 👩‍🔬): pictographs, the emoji variation
+# selector and skin tones before it, a pictograph or gender sign after it.
+_EMOJI_BEFORE = re.compile("[\u2600-\u27bf\u2b00-\u2bff\ufe0f\U0001f000-\U0001faff]")
+_EMOJI_AFTER = re.compile("[\u2600-\u27bf\u2b00-\u2bff\U0001f000-\U0001faff]")
+
+
+def _joiner_needed(ch: str, before: str, after: str) -> bool:
+    """A zero-width (non-)joiner stays where its script or an emoji sequence needs it; anywhere
+    else (between Latin letters, at an edge, beside another invisible) it can only hide something."""
+    if not before or not after or not _keep(before, True) or not _keep(after, True):
+        return False
+    if _JOINING.match(before) and _JOINING.match(after):
+        return True
+    return ch == ZWJ and bool(_EMOJI_BEFORE.match(before)) and bool(_EMOJI_AFTER.match(after))
+
+
+def _clean_run(match: re.Match[str], multiline: bool) -> str:
+    text, start = match.string, match.start()
+    out = []
+    for i, ch in enumerate(match.group(), start):
+        if ch == ZWJ or ch == ZWNJ:
+            if _joiner_needed(ch, text[i - 1] if i else "", text[i + 1] if i + 1 < len(text) else ""):
+                out.append(ch)
+        elif _keep(ch, multiline):
+            out.append(ch)
+    return "".join(out)
+
+
 def clean_text(value: Any, max_len: int = FIELD_MAX, *, multiline: bool = False) -> str:
     """Return `value` as safe plain text of at most `max_len` characters."""
     if value is None:
@@ -60,14 +96,15 @@ def clean_text(value: Any, max_len: int = FIELD_MAX, *, multiline: bool = False)
     value = value.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
     if not multiline:
         value = value.replace("\n", " ")
-    value = _NON_ASCII.sub(lambda m: "".join(ch for ch in m.group() if _keep(ch, multiline)), value)
+    value = _NON_ASCII.sub(lambda m: _clean_run(m, multiline), value)
     value = _ASCII_CONTROLS.sub("", value)
     value = _SPACES.sub(" ", value)
     if multiline:
         value = _BLANK_LINES.sub("\n\n", "\n".join(line.strip() for line in value.split("\n")))
-    value = value.strip()
+    # Again: what was removed may have parted a letter from its accent ("e", ZWSP, "\u0301").
+    value = unicodedata.normalize("NFC", value).strip()
     if len(value) > max_len:
-        value = value[: max_len - 1].rstrip() + "…"
+        value = value[: max_len - 1].rstrip().rstrip(ZWJ + ZWNJ) + "…"
     return value
 
 
@@ -92,6 +129,23 @@ def hidden_controls(value: Any) -> list[str]:
     if _TAGS.search(value):
         found.append("invisible tag characters")
     return found
+
+
+def nesting_depth(value: Any, limit: int) -> int:
+    """How deeply lists and objects nest in `value` (1 for a flat one), walked without
+    recursion so a hostile document cannot exhaust the stack; stops counting past `limit`."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, (dict, list)):
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
 
 
 def clean_title(value: Any) -> str:

@@ -55,6 +55,19 @@ class LlmSettings:
     n_ctx: int = 2048
     listwise_top_k: int = 10
     listwise_passes: int = 3
+    # llama.cpp's weight repacking into extra buffer types: faster kernels on some CPUs, a
+    # segfault at the first computation on CPUs with AMX. Off unless asked for.
+    repack_weights: bool = False
+    # Seconds one request to the model's worker process may take (plus a little per
+    # candidate); past it the worker is stopped, replaced, and the ranking goes on without it.
+    timeout_s: float = 60.0
+
+
+@dataclass
+class PrivacySettings:
+    # What the user sees of the words sent to platforms: "ask" (shown to edit or cancel before
+    # they go), "show" (shown with the answer) or "silent" (only in the audit log).
+    query_review: str = "show"
 
 
 @dataclass
@@ -62,6 +75,23 @@ class TuiSettings:
     theme: str = "textual-dark"
     # Binding id -> key(s), e.g. {"card.like": "l"}; overrides the defaults.
     keys: dict[str, str] = field(default_factory=dict)
+    compact: bool = False  # one line per pick
+    # Where the app runs the bundled demo platform: a fixed port keeps the links in saved
+    # conversations working from one start to the next (0: any free port).
+    demo_port: int = 8765
+
+
+@dataclass
+class ServeSettings:
+    """`shieldrec serve`: the local HTTP service (loopback only; never a secret here: the token
+    lives in the keyring)."""
+
+    port: int = 8731
+    # Web pages allowed to call the service from a browser, one origin at a time
+    # ("https://reader.example"); none by default: pages cannot call it at all.
+    allowed_origins: list[str] = field(default_factory=list)
+    max_body_bytes: int = 4 * 1024 * 1024  # one request body
+    max_items: int = 1000  # candidates (and history entries) in one request
 
 
 @dataclass
@@ -71,6 +101,8 @@ class Settings:
     ranking: RankingSettings = field(default_factory=RankingSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
     tui: TuiSettings = field(default_factory=TuiSettings)
+    privacy: PrivacySettings = field(default_factory=PrivacySettings)
+    serve: ServeSettings = field(default_factory=ServeSettings)
 
     @classmethod
     def load(cls, path: Path | None = None) -> "Settings":
@@ -98,6 +130,8 @@ class Settings:
                     ok = isinstance(value, bool)
                 elif isinstance(current, (int, float)):
                     ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+                elif isinstance(current, list):
+                    ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
                 elif isinstance(current, dict):
                     ok = isinstance(value, dict)
                     if ok and f.name == "weights":
@@ -108,10 +142,14 @@ class Settings:
                     kwargs[f.name] = type(current)(value) if isinstance(current, (int, float)) and not isinstance(current, bool) else value
             return kind(**kwargs)
 
-        base = build(cls, {k: v for k, v in raw.items() if k not in ("ranking", "llm", "tui")})
+        base = build(cls, {k: v for k, v in raw.items() if k not in ("ranking", "llm", "tui", "privacy", "serve")})
         base.ranking = build(RankingSettings, raw.get("ranking"))
         base.llm = build(LlmSettings, raw.get("llm"))
         base.tui = build(TuiSettings, raw.get("tui"))
+        base.privacy = build(PrivacySettings, raw.get("privacy"))
+        if base.privacy.query_review not in ("ask", "show", "silent"):
+            base.privacy.query_review = "ask"  # a value it cannot read: the most careful one
+        base.serve = build(ServeSettings, raw.get("serve"))
         return base
 
     def save(self, path: Path | None = None) -> Path:

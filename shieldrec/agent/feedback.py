@@ -11,8 +11,11 @@ from shieldrec.items import HistoryEvent, Item, Preference
 from shieldrec.sanitize import clean_text
 from shieldrec.store import Profile, Store
 from shieldrec.store.db import tx
+from shieldrec.store.disputes import Dispute
+from shieldrec.store.later import LaterEntry
 
-EVENTS = {"like": "liked", "dislike": "disliked", "not_now": "not_now"}
+EVENTS = {"like": "liked", "dislike": "disliked", "not_now": "not_now", "rate": "rated"}
+STARS = (1, 2, 3, 4, 5)
 BLOCK_TARGETS = ("creator", "topic", "source", "item")
 
 
@@ -30,7 +33,16 @@ class Feedback:
     event_id: int | None = None
     preference_id: int | None = None
     learned: list[MemoryChange] = field(default_factory=list)
+    later_id: int | None = None  # a watch-list entry it added
+    later_removed: LaterEntry | None = None  # one it took off (an undo puts it back)
+    dispute_id: int | None = None
     undone: bool = False
+
+    @property
+    def wrote(self) -> bool:
+        """Whether it changed anything (an undo has something to take back)."""
+        return any(x is not None for x in (self.event_id, self.preference_id, self.later_id, self.later_removed,
+                                           self.dispute_id))
 
     def summary(self) -> str:
         """The action and what the agent learned from it, in one line."""
@@ -38,17 +50,41 @@ class Feedback:
         return self.description[:1].upper() + self.description[1:] + ("; " + "; ".join(extra) if extra else "") + "."
 
 
-def record_event(store: Store, profile: Profile, item: Item, action: str, instruction: str = "") -> Feedback:
-    """like / dislike / not_now: a history event, then whatever it teaches the memory."""
+def record_event(store: Store, profile: Profile, item: Item, action: str, instruction: str = "",
+                 rating: int | None = None) -> Feedback:
+    """like / dislike / not_now / rate: a history event, then whatever it teaches the memory."""
     if action not in EVENTS:
         raise InvalidInput(f"unknown feedback {action!r}")
+    if (action == "rate") != (rating is not None) or (rating is not None and rating not in STARS):
+        raise InvalidInput("a rating is a whole number of stars from 1 to 5")
     event = EVENTS[action]
     with tx(store.db):
-        event_id = store.add_event(profile, HistoryEvent(item=item, event=event,
-                                                         instruction=clean_text(instruction, 1000)))
+        event_id = store.add_event(profile, HistoryEvent(
+            item=item, event=event, rating=float(rating) if rating is not None else None,
+            instruction=clean_text(instruction, 1000)))
         learned = memory.learn(store, profile, item) if action != "not_now" else []
-    verb = {"like": "liked", "dislike": "disliked", "not_now": "not now:"}[action]
+    verb = {"like": "liked", "dislike": "disliked", "not_now": "not now:", "rate": f"rated {rating}/5"}[action]
     return Feedback(action, f"{verb} '{item.title}'", item=item, event_id=event_id, learned=learned)
+
+
+def toggle_later(store: Store, profile: Profile, item: Item, instruction: str = "") -> Feedback:
+    """Put an item on the watch list, or take it off when it is there already."""
+    kept = store.later.find(profile.id, item.item_id)
+    if kept is not None:
+        assert kept.id is not None
+        store.later.remove(profile.id, kept.id)
+        return Feedback("later", f"took '{item.title}' off your watch list", item=item, later_removed=kept)
+    entry_id = store.later.add(profile.id, LaterEntry(item, clean_text(instruction, 1000)))
+    return Feedback("later", f"kept '{item.title}' for later", item=item, later_id=entry_id)
+
+
+def record_dispute(store: Store, profile: Profile, item: Item, reason: str, instruction: str = "") -> Feedback:
+    """"This reason is wrong": kept with the item and the request it was given for."""
+    reason = clean_text(reason, 400)
+    if not reason:
+        raise InvalidInput("there is no reason to dispute")
+    ident = store.disputes.add(profile.id, Dispute(item.item_id, item.title, reason, clean_text(instruction, 1000)))
+    return Feedback("dispute", f"noted that “{reason}” is wrong for '{item.title}'", item=item, dispute_id=ident)
 
 
 def record_block(store: Store, profile: Profile, target: str, value: str, item: Item | None = None) -> Feedback:
@@ -70,9 +106,15 @@ def undo(store: Store, profile: Profile, fb: Feedback) -> None:
     if fb.undone:
         raise NothingToUndo(f"'{fb.description}' was already undone")
     with tx(store.db):
-        if fb.event_id is not None and any(ev.id == fb.event_id for ev in store.history(profile)):
+        if fb.event_id is not None and store.has_event(profile, fb.event_id):
             store.remove_event(profile, fb.event_id)
         if fb.preference_id is not None and any(p.id == fb.preference_id for p in store.preferences(profile)):
             store.remove_preference(profile, fb.preference_id)
         memory.revert(store, profile, fb.learned)
+        if fb.later_id is not None and any(e.id == fb.later_id for e in store.later.list(profile.id)):
+            store.later.remove(profile.id, fb.later_id)
+        if fb.later_removed is not None:
+            store.later.add(profile.id, fb.later_removed)
+        if fb.dispute_id is not None and any(d.id == fb.dispute_id for d in store.disputes.list(profile.id)):
+            store.disputes.remove(profile.id, fb.dispute_id)
     fb.undone = True

@@ -144,6 +144,8 @@ def combine(previous: Intent, new: Intent, *, drop_runtime: bool = False) -> Int
         min_year=min_year,
         max_year=max_year,
         item_type=new.item_type or previous.item_type,
+        audience_age=new.audience_age if new.audience_age is not None else previous.audience_age,
+        audience=new.audience if new.audience_age is not None else previous.audience,
         mood=new.mood or previous.mood,
         source=previous.source,
     )
@@ -232,7 +234,9 @@ def resolve(text: str, previous: Turn | None, parse: Parser, *, focused: str | N
         intent, change, body = _refine(opening, previous, parse)
         instruction = clean_text(f"{previous.instruction}; {body or text}", 1000)
         note = f"Refining “{clean_text(previous.instruction, 80)}”" + (f": {change}" if change else "")
-        return Reading(instruction=instruction, intent=intent, note=note + ".", kind="refine")
+        # "no, shorter" after "more like X" is still about X: X itself stays out.
+        return Reading(instruction=instruction, intent=intent, note=note + ".", kind="refine",
+                       anchor=previous.anchor)
     return Reading(instruction=text, intent=parse(text))
 
 

@@ -38,9 +38,9 @@ class MemoryChange:
 
 
 @dataclass
-class _Tally:
-    liked: list[HistoryEvent] = field(default_factory=list)
-    disliked: list[HistoryEvent] = field(default_factory=list)
+class _Side:
+    count: int = 0  # items whose latest feedback points this way
+    newest: list[HistoryEvent] = field(default_factory=list)  # the newest few of those events
 
 
 def _key(text: str) -> str:
@@ -56,22 +56,6 @@ def _keys(item: Item) -> list[tuple[str, str]]:
     return list(dict.fromkeys(keys))
 
 
-def _matches(target: str, value: str, item: Item) -> bool:
-    return (target, value if target == "creator" else _key(value)) in _keys(item)
-
-
-def _tally(history: Sequence[HistoryEvent], target: str, value: str) -> _Tally:
-    """Each item counted once, by its latest feedback."""
-    latest: dict[str, HistoryEvent] = {}
-    for ev in history:
-        if (ev.positive or ev.negative) and _matches(target, value, ev.item):
-            latest[ev.item.item_id] = ev
-    tally = _Tally()
-    for ev in latest.values():
-        (tally.liked if ev.positive else tally.disliked).append(ev)
-    return tally
-
-
 def _verb(ev: HistoryEvent) -> str:
     if ev.event == "rated" and ev.rating is not None:
         return f"rated {ev.rating:g}"
@@ -82,25 +66,29 @@ def _and(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def evidence(events: Sequence[HistoryEvent]) -> str:
+def evidence(side: _Side) -> str:
     """"liked 'A' and 'B'", "liked 'A'; rated 5 'B' and 2 more": the titles that taught it, newest first."""
-    newest = sorted(events, key=lambda e: e.at, reverse=True)
     groups: dict[str, list[str]] = {}
-    for ev in newest[:_TITLES_NAMED]:
+    for ev in side.newest[:_TITLES_NAMED]:
         groups.setdefault(_verb(ev), []).append(f"'{ev.item.title}'")
     text = "; ".join(f"{verb} {_and(titles)}" for verb, titles in groups.items())
-    if len(newest) > _TITLES_NAMED:
-        text += f" and {len(newest) - _TITLES_NAMED} more"
+    if side.count > _TITLES_NAMED:
+        text += f" and {side.count - _TITLES_NAMED} more"
     return text
 
 
-def _belief(tally: _Tally) -> tuple[str, float, list[HistoryEvent]] | None:
-    up, down = len(tally.liked), len(tally.disliked)
-    if up >= MIN_EVIDENCE and up - down >= MARGIN:
-        return "like", min(MAX_WEIGHT, BASE_WEIGHT + WEIGHT_STEP * (up - down - MARGIN)), tally.liked
-    if down >= MIN_EVIDENCE and down - up >= MARGIN:
-        return "avoid", min(MAX_WEIGHT, BASE_WEIGHT + WEIGHT_STEP * (down - up - MARGIN)), tally.disliked
+def _belief(up: _Side, down: _Side) -> tuple[str, float, _Side] | None:
+    if up.count >= MIN_EVIDENCE and up.count - down.count >= MARGIN:
+        return "like", min(MAX_WEIGHT, BASE_WEIGHT + WEIGHT_STEP * (up.count - down.count - MARGIN)), up
+    if down.count >= MIN_EVIDENCE and down.count - up.count >= MARGIN:
+        return "avoid", min(MAX_WEIGHT, BASE_WEIGHT + WEIGHT_STEP * (down.count - up.count - MARGIN)), down
     return None
+
+
+def _read(store: Store, profile: Profile, target: str, value: str) -> tuple[str, float, _Side] | None:
+    """What the history says about (`target`, `value`): each item counted once, by its latest feedback."""
+    found = store.feedback_about(profile, target, value, newest=_TITLES_NAMED)
+    return _belief(_Side(*found[1]), _Side(*found[-1]))
 
 
 def _stated_covers(prefs: Sequence[Preference], target: str, value: str) -> bool:
@@ -122,12 +110,14 @@ def learn(store: Store, profile: Profile, item: Item) -> list[MemoryChange]:
         return []
     changes: list[MemoryChange] = []
     with tx(store.db):
-        history = store.history(profile)
+        # Only the events about this item's tags and creator are read: a like costs the same
+        # with 3,000 history entries as with none.
+        store.index_history(profile, _keys)
         prefs = store.preferences(profile)
         for target, value in keys:
             learned = [p for p in prefs if p.origin == "learned" and p.target == target
                        and _key(p.value) == _key(value)]
-            belief = None if _stated_covers(prefs, target, value) else _belief(_tally(history, target, value))
+            belief = None if _stated_covers(prefs, target, value) else _read(store, profile, target, value)
             keep: Preference | None = None
             for p in learned:
                 if belief is not None and p.kind == belief[0] and keep is None:
@@ -137,8 +127,8 @@ def learn(store: Store, profile: Profile, item: Item) -> list[MemoryChange]:
                 changes.append(MemoryChange("dropped", p, before=p))
             if belief is None:
                 continue
-            kind, weight, events = belief
-            text = evidence(events)
+            kind, weight, side = belief
+            text = evidence(side)
             if keep is None:
                 pref = Preference(kind=kind, target=target, value=value, weight=round(weight, 2),
                                   origin="learned", evidence=text)
@@ -167,3 +157,48 @@ def revert(store: Store, profile: Profile, changes: Sequence[MemoryChange]) -> N
                 store.add_preference(profile, Preference(kind=b.kind, target=b.target, value=b.value,
                                                          weight=b.weight, origin=b.origin,
                                                          evidence=b.evidence, created_at=b.created_at))
+
+
+@dataclass
+class Tally:
+    """Feedback on one tag or creator that has not (yet) become a belief."""
+
+    target: str  # topic | creator
+    value: str
+    liked: int
+    disliked: int
+
+    def needs(self) -> str:
+        """What would turn it into a learned like or avoid, in words."""
+        lead = max(self.liked, self.disliked)
+        kind = "likes" if self.liked >= self.disliked else "dislikes"
+        more = max(MIN_EVIDENCE - lead, MARGIN - abs(self.liked - self.disliked))
+        if more <= 0:  # enough already: beliefs are drawn when feedback touches them
+            return f"enough {kind} for a belief: the next feedback on it makes it one"
+        return f"{more} more {kind if more > 1 else kind[:-1]} would make it a belief"
+
+
+def _count(history: Sequence[HistoryEvent], target: str, value: str) -> tuple[int, int]:
+    """(liked, disliked) items about (`target`, `value`), each counted once by its latest feedback,
+    as `Store.feedback_about` counts them."""
+    key = (target, value if target == "creator" else _key(value))
+    latest: dict[str, HistoryEvent] = {}
+    for ev in history:
+        if (ev.positive or ev.negative) and key in _keys(ev.item):
+            latest[ev.item.item_id] = ev
+    liked = sum(1 for ev in latest.values() if ev.positive)
+    return liked, len(latest) - liked
+
+
+def pending(history: Sequence[HistoryEvent], prefs: Sequence[Preference]) -> list[Tally]:
+    """Tags and creators the user's feedback touched that the memory does not hold as beliefs,
+    most talked-about first: what it has noticed but does not believe yet."""
+    keys = list(dict.fromkeys(k for ev in history if ev.positive or ev.negative for k in _keys(ev.item)))
+    learned = {(p.target, _key(p.value)) for p in prefs if p.origin == "learned"}
+    out = []
+    for target, value in keys:
+        if (target, _key(value)) in learned or _stated_covers(prefs, target, value):
+            continue
+        out.append(Tally(target, value, *_count(history, target, value)))
+    out.sort(key=lambda t: -(t.liked + t.disliked))
+    return out

@@ -15,7 +15,7 @@ Heavy parts (torch, the embedding model) load on first use, off the caller's thr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -24,10 +24,10 @@ from shieldrec.agent.feedback import Feedback, NothingToUndo
 from shieldrec.agent.followup import Reading, resolve
 from shieldrec.agent.shield import apply_profile, prefilter
 from shieldrec.agent.threads import in_thread
-from shieldrec.agent.turn import Card, Dropped, Turn
-from shieldrec.errors import InvalidInput
+from shieldrec.agent.turn import Card, Dropped, Turn, turns_from_messages
+from shieldrec.errors import InvalidInput, LlmUnavailable
 from shieldrec.intent import Intent
-from shieldrec.items import Item
+from shieldrec.items import Item, Preference
 from shieldrec.sanitize import clean_text
 from shieldrec.settings import Settings
 from shieldrec.store import Profile, Store
@@ -35,7 +35,9 @@ from shieldrec.store.conversations import Conversation, Message
 from shieldrec.store.db import tx
 
 if TYPE_CHECKING:
-    from shieldrec.ranking import Embedder, Pipeline, RankRequest, RankResult, Scorer, Signal
+    from shieldrec.platforms import Query
+    from shieldrec.ranking import Embedder, Pipeline, Ranked, RankRequest, RankResult, Scorer, Signal
+    from shieldrec.ranking.types import Check
     from shieldrec.ranking.pipeline import Reorder
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,12 @@ def _notify(on_status: StatusCallback | None, source: str, state: str) -> None:
         on_status(source, state)
     except Exception:  # noqa: BLE001 - a display callback must never break a search
         log.debug("status callback failed", exc_info=True)
+
+
+def _cards(ranking: Sequence[Ranked]) -> list[Card]:
+    """Every ranked candidate becomes a card: the first page shows, the rest wait for "show more"."""
+    return [Card(rank=n, item=r.item, score=r.score, reasons=r.reasons, labels=r.labels, components=r.components)
+            for n, r in enumerate(ranking, 1)]
 
 
 class HeadOnly:
@@ -103,6 +111,9 @@ class AgentSession:
         self.reorder = reorder  # the language model's listwise re-ranking, when it has one
         self.explain = explain  # its grounded sentences for the shown cards, when it can write
         self.intent_parser = intent_parser
+        # How often the language model's process has stopped so far: a refine it did not
+        # live through leaves the answer as it was instead of calling it re-ranked.
+        self.model_stops: Callable[[], int] | None = None
         self.candidates = candidates
         self.shown = shown
         self.timeout = timeout
@@ -116,6 +127,9 @@ class AgentSession:
         self.conversation_id: int | None = None
         self._undo: list[Feedback] = []
         self.model_ready = False
+        # With [privacy] query_review = "ask": shows the planned query to the user and returns
+        # what they chose to send (`planning.edited_query`), or None to send nothing.
+        self.review_query: Callable[[Query], Awaitable[Query | None]] | None = None
 
     # -- models ---------------------------------------------------------------------------
 
@@ -124,12 +138,17 @@ class AgentSession:
         if self._embedder is None:
             from shieldrec.ranking import Embedder
 
-            self._embedder = Embedder(cache=self.store.embeddings, device=self.settings.embedding_device)
+            # Every vector this profile's requests use is marked as its own, for `forget`.
+            self._embedder = Embedder(cache=self.store.embeddings.owned_by(self.profile.id),
+                                      device=self.settings.embedding_device)
         return self._embedder
 
     def warm_up(self) -> None:
         """Load the embedding model now (blocking: call it from a worker thread)."""
+        from shieldrec.platforms.public_words import warm
+
         self.embedder.load()
+        warm()  # the word lists that decide what may be sent
         self.model_ready = True
 
     # -- asking ---------------------------------------------------------------------------
@@ -151,7 +170,9 @@ class AgentSession:
 
     async def ask(self, text: str, on_status: StatusCallback | None = None, *, focused: str | None = None) -> Turn:
         from shieldrec.platforms import fan_out, plan_query
+        from shieldrec.platforms.planning import reviewed
         from shieldrec.ranking import Pipeline, RankRequest
+        from shieldrec.ranking.types import constraint_notes
 
         text = clean_text(text, 1000)
         if not text:
@@ -161,12 +182,14 @@ class AgentSession:
             reading = await in_thread(self.read, text, focused=focused)
         else:
             reading = self.read(text, focused=focused)
-        query = plan_query(reading.instruction, reading.intent, limit=self.candidates)
+        query = plan_query(reading.instruction, reading.intent, limit=self.candidates, vocabulary=self.catalogue())
+        query = await reviewed(query, self.settings.privacy.query_review, self.review_query)
         fan = await fan_out(self.store, self.profile, query, timeout=self.timeout, on_status=on_status)
 
         history = self.store.history(self.profile)
         preferences = self.store.preferences(self.profile)
-        candidates, dropped = prefilter(fan.items, reading.intent, history, anchor=reading.anchor)
+        checks: list[Check] = []
+        candidates, dropped = prefilter(fan.items, reading.intent, history, anchor=reading.anchor, checks=checks)
         request = RankRequest(
             candidates=candidates, instruction=reading.instruction, history=history, preferences=preferences,
             request_id=f"{self.conversation_id or 0}-{len(self.turns) + 1}", intent=reading.intent,
@@ -174,8 +197,7 @@ class AgentSession:
         later = self.progressive and self.has_language_model
         pipeline = Pipeline(self.settings.ranking, self.embedder, scorers=[] if later else self.scorers,
                             reorder=None if later else self.reorder)
-        waiting = "loading the embedding model" if not self.model_ready else "re-ranking"
-        _notify(on_status, RANKING, f"{waiting}: {len(candidates)} candidates")
+        _notify(on_status, RANKING, f"ranking {len(candidates)} candidates")
         result = await in_thread(self._rank, pipeline, request, not later)
         self.model_ready = True
         _notify(on_status, RANKING, "done")
@@ -184,15 +206,16 @@ class AgentSession:
             text=text,
             instruction=reading.instruction,
             intent=reading.intent,
-            cards=[Card(rank=n, item=r.item, score=r.score, reasons=r.reasons, labels=r.labels,
-                        components=r.components) for n, r in enumerate(result.ranking[: self.shown], 1)],
+            cards=_cards(result.ranking),
             removed=[Dropped(item, reason) for item, reason in dropped]
             + [Dropped(r.item, r.reason) for r in result.removed],
             errors=dict(fan.errors),
             counts=dict(fan.counts),
             sent=query.text,
             note=reading.note,
-            more=max(0, len(result.ranking) - self.shown),
+            page=self.shown,
+            notes=constraint_notes([*checks, *result.checks]),
+            anchor=reading.anchor,
         )
         self._save(turn)
         self.turns.append(turn)
@@ -200,6 +223,15 @@ class AgentSession:
             head = frozenset(r.item.item_id for r in result.ranking[: max(self.refine_top, self.shown)])
             self._unrefined[turn.message_id] = (request, head)
         return turn
+
+    def catalogue(self) -> frozenset[str]:
+        """Words the platforms themselves sent in this conversation (titles, creators, genres):
+        public, so a follow-up may name them ("more like Vellichor Quandary")."""
+        from shieldrec.platforms.public_words import catalogue_words
+        from shieldrec.ranking.facts import genres
+
+        items = [c.item for t in self.turns for c in t.cards] + [d.item for t in self.turns for d in t.removed]
+        return catalogue_words([text for item in items for text in (item.title, item.creator, *genres(item))])
 
     @property
     def has_language_model(self) -> bool:
@@ -231,12 +263,13 @@ class AgentSession:
         scorers = [HeadOnly(s, head) for s in self.scorers]
         pipeline = Pipeline(self.settings.ranking, self.embedder, scorers=scorers, reorder=self.reorder)
         _notify(on_status, RANKING, "re-ranking with the language model")
+        stops = self.model_stops() if self.model_stops is not None else 0
         result = await in_thread(self._rank, pipeline, request, True)
         _notify(on_status, RANKING, "done")
+        if self.model_stops is not None and self.model_stops() != stops:
+            raise LlmUnavailable("the language model stopped while re-ranking it")
         self._unrefined.pop(turn.message_id, None)
-        turn.cards = [Card(rank=n, item=r.item, score=r.score, reasons=r.reasons, labels=r.labels,
-                           components=r.components) for n, r in enumerate(result.ranking[: self.shown], 1)]
-        turn.more = max(0, len(result.ranking) - self.shown)
+        turn.cards = _cards(result.ranking)
         turn.refined = True
         assert self.conversation_id is not None
         turn.message_id = self.store.conversations.add(self.conversation_id, Message(
@@ -252,7 +285,7 @@ class AgentSession:
                 self.conversation_id = self.store.conversations.start(self.profile.id)
             self.store.conversations.add(self.conversation_id, Message(
                 role="user", content=turn.text, payload={"instruction": turn.instruction}, at=turn.at))
-            reply = turn.summary() + (f" {turn.note}" if turn.note else "")
+            reply = " ".join([turn.summary(), *([turn.note] if turn.note else []), *turn.notes])
             turn.message_id = self.store.conversations.add(self.conversation_id, Message(
                 role="agent", content=reply, payload=turn.to_payload(), at=turn.at))
 
@@ -274,20 +307,7 @@ class AgentSession:
             conversation_id = latest.id
         if conversation_id not in {c.id for c in self.conversations()}:
             raise InvalidInput(f"no conversation #{conversation_id} in profile {self.profile.name!r}")
-        turns: list[Turn] = []
-        for message in self.store.conversations.messages(conversation_id):
-            if message.role != "agent":
-                continue
-            try:
-                turn = Turn.from_payload(message.payload, message_id=message.id)
-            except InvalidInput:
-                continue  # a reply without saved cards (or from a future version): nothing to re-show
-            replaces = message.payload.get("replaces")
-            earlier = [n for n, t in enumerate(turns) if t.message_id == replaces]
-            if earlier:  # the same answer, re-ranked later
-                turns[earlier[0]] = turn
-            else:
-                turns.append(turn)
+        turns = turns_from_messages(self.store.conversations.messages(conversation_id))
         self.turns = turns
         self.conversation_id = conversation_id
         self.refresh()
@@ -302,7 +322,7 @@ class AgentSession:
         return ""
 
     def _done(self, token: Feedback) -> Feedback:
-        if token.event_id is not None or token.preference_id is not None:
+        if token.wrote:
             self._undo.append(token)
         self.refresh()
         return token
@@ -316,8 +336,39 @@ class AgentSession:
     def not_now(self, item: Item) -> Feedback:
         return self._done(fb.record_event(self.store, self.profile, item, "not_now", self._instruction_for(item)))
 
+    def rate(self, item: Item, stars: int) -> Feedback:
+        """1-5 stars: 4 and 5 count as liking it, 1 and 2 as disliking it, 3 as neither."""
+        return self._done(fb.record_event(self.store, self.profile, item, "rate", self._instruction_for(item),
+                                          rating=stars))
+
+    def later(self, item: Item) -> Feedback:
+        """Keep the item on the watch list (or take it off again)."""
+        return self._done(fb.toggle_later(self.store, self.profile, item, self._instruction_for(item)))
+
+    def dispute(self, item: Item, reason: str) -> Feedback:
+        """"This reason is wrong": remembered, and marked wherever the reason shows again."""
+        return self._done(fb.record_dispute(self.store, self.profile, item, reason, self._instruction_for(item)))
+
     def block(self, target: str, value: str, item: Item | None = None) -> Feedback:
         return self._done(fb.record_block(self.store, self.profile, target, value, item))
+
+    def block_impact(self, target: str, value: str) -> list[Card]:
+        """The cards on screen now that blocking `target` `value` would take out."""
+        from shieldrec.agent.shield import blocked_by
+
+        visible = [c for turn in self.turns for c in turn.visible]
+        return blocked_by(visible, Preference(kind="block", target=target, value=value))
+
+    def why_not(self, text: str) -> str | None:
+        """The answer to "why not X?" about the last answer; None when `text` asks something else."""
+        from shieldrec.agent import whynot
+
+        wanted = whynot.asked_about(text)
+        if not wanted:
+            return None
+        if not self.turns:
+            return f"There is no answer yet to look for “{wanted}” in: ask for something first."
+        return whynot.explain(self.turns[-1], wanted)
 
     @property
     def can_undo(self) -> bool:
@@ -340,6 +391,6 @@ class AgentSession:
         if not self.turns:
             return
         prefs = self.store.preferences(self.profile)
-        history = self.store.history(self.profile)
+        history = self.store.history_since(self.profile, min(turn.at for turn in self.turns))
         for turn in self.turns:
             apply_profile(turn, prefs, history)

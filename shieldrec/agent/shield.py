@@ -8,12 +8,17 @@ given since has taken out.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from shieldrec.agent.turn import Turn
+from shieldrec.agent.turn import Card, Turn
 from shieldrec.intent import Intent
 from shieldrec.items import HistoryEvent, Item, Preference
+
+if TYPE_CHECKING:
+    from shieldrec.ranking.types import Check
 
 NOT_NOW_DAYS = 7.0
 _KIND_KEYS = ("item_type", "kind", "type", "media_type", "section", "format")
@@ -29,13 +34,43 @@ _PLURAL = {"movie": "movies", "book": "books", "podcast": "podcasts", "show": "s
            "video": "videos", "music": "music"}
 
 
+# Fields only one kind of thing carries (a book feed's ISBN, a film's running time).
+_FIELD_KINDS = (
+    (("isbn", "isbn13", "num_pages", "pages", "page_count", "book_id", "author_name", "publisher"), "book"),
+    (("imdb_id", "tmdb_id", "director", "directors", "runtime_minutes", "mpaa"), "movie"),
+    (("itunes_episode", "itunes_duration", "podcast"), "podcast"),
+)
+_KIND_WORD = re.compile(r"[^\W\d_]+")
+
+
+def _kind_in(text: str) -> str:
+    found = {_KINDS[w] for w in _KIND_WORD.findall(text.lower()) if w in _KINDS and w not in ("series", "show")}
+    return found.pop() if len(found) == 1 else ""
+
+
 def item_kind(item: Item) -> str:
-    """What kind of thing the platform says this is ("movie", "book", ...), or "" when it does not say."""
+    """What kind of thing this is ("movie", "book", ...) as its metadata says, or "" when nothing does.
+
+    In order: a field naming the kind; fields only one kind carries; an enclosure's media type;
+    a tag naming a kind ("Novels"); the feed's own title ("Book Club Picks")."""
+    meta = item.meta or {}
     for key in _KIND_KEYS:
-        value = item.meta.get(key)
+        value = meta.get(key)
         if isinstance(value, str) and value.strip().lower() in _KINDS:
             return _KINDS[value.strip().lower()]
-    return ""
+    for keys, kind in _FIELD_KINDS:
+        if any(meta.get(k) not in (None, "", [], {}) for k in keys):
+            return kind
+    media = meta.get("enclosure_type")
+    if isinstance(media, str) and media.lower().startswith(("audio/", "video/")):
+        return "podcast" if media.lower().startswith("audio/") else "video"
+    tags = meta.get("tags") or meta.get("categories")
+    if isinstance(tags, list):
+        kind = _kind_in(" ".join(t for t in tags if isinstance(t, str)))
+        if kind:
+            return kind
+    feed = meta.get("feed")
+    return _kind_in(feed) if isinstance(feed, str) else ""
 
 
 def _ago(seconds: float) -> str:
@@ -50,27 +85,49 @@ def prefilter(
     *,
     anchor: Item | None = None,
     now: float | None = None,
+    checks: list[Check] | None = None,
 ) -> tuple[list[Item], list[tuple[Item, str]]]:
-    """(items that go on to the ranking, (item, reason) for each one that does not)."""
+    """(items that go on to the ranking, (item, reason) for each one that does not). A kind asked
+    for ("only movies") is accounted for in `checks`: items whose metadata says no kind are kept,
+    and the answer says how many."""
     now = time.time() if now is None else now
     put_off = {ev.item.item_id: ev.at for ev in history
                if ev.event == "not_now" and now - ev.at < NOT_NOW_DAYS * 86400}
     wanted_kind = _KINDS.get(intent.item_type.lower(), intent.item_type.lower()) if intent.item_type else ""
+    from shieldrec.ranking.types import Check  # the ranking's account of constraints, loaded with it
+
+    plural = _PLURAL.get(wanted_kind, wanted_kind)
+    check = Check(f"only {plural}", "no kind stated")
     kept: list[Item] = []
     out: list[tuple[Item, str]] = []
     for item in items:
-        if anchor is not None and item.item_id == anchor.item_id:
+        if anchor is not None and (item.item_id == anchor.item_id or _same_work(item, anchor)):
             out.append((item, "removed: the one you asked for more like"))
             continue
-        kind = item_kind(item)
+        kind = item_kind(item) if wanted_kind else ""
+        if wanted_kind:
+            if not kind:
+                check.unknown += 1
+            else:
+                check.checked += 1
         if wanted_kind and kind and kind != wanted_kind:
-            out.append((item, f"removed: a {kind} (you asked for {_PLURAL.get(wanted_kind, wanted_kind)})"))
+            check.removed += 1
+            out.append((item, f"removed: a {kind} (you asked for {plural})"))
             continue
         if item.item_id in put_off:
             out.append((item, f"removed: you said not now ({_ago(now - put_off[item.item_id])})"))
             continue
         kept.append(item)
+    if wanted_kind and checks is not None:
+        checks.append(check)
     return kept, out
+
+
+def _same_work(item: Item, anchor: Item) -> bool:
+    """The anchor again under another id (a second platform, a re-listing): same title and creator."""
+    from shieldrec.ranking.filters import norm
+
+    return norm(item.title) == norm(anchor.title) and norm(item.creator) == norm(anchor.creator)
 
 
 _HIDING = {"disliked": "you disliked it", "not_now": "you said not now", "skipped": "you skipped it"}
@@ -94,6 +151,19 @@ def apply_profile(turn: Turn, preferences: Sequence[Preference], history: Sequen
     for card in turn.cards:
         ev = latest.get(card.item.item_id)
         card.mark = ev.event if ev is not None else ""
+        card.rating = ev.rating if ev is not None else None
         card.hidden = blocked.get(card.item.item_id, "")
         if not card.hidden and ev is not None and ev.event in _HIDING:
             card.hidden = f"removed: {_HIDING[ev.event]}"
+
+
+def blocked_by(cards: Sequence[Card], block: Preference) -> list[Card]:
+    """The cards a new block would take out, by the same filter the ranking applies."""
+    from shieldrec.ranking.filters import SeenIndex, hard_filter
+
+    if not cards:
+        return []
+    _, removed = hard_filter([c.item for c in cards], intent=Intent(), preferences=[block], seen=SeenIndex([]),
+                             include_consumed=True)
+    gone = {r.item.item_id for r in removed}
+    return [c for c in cards if c.item.item_id in gone]

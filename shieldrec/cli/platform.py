@@ -10,39 +10,17 @@ from typing import Any
 import click
 
 from shieldrec.cli.common import (
+    emit,
     errors_as_click,
+    list_format_option,
     open_store,
+    profile_option,
     resolve_profile,
-    write_rows,
+    show_format_option,
+    wants_json,
 )
 from shieldrec.errors import InvalidInput
 from shieldrec.sanitize import clean_text
-
-TABLE_FORMATS = ("table", "jsonl", "json", "csv")
-profile_option = click.option("--profile", "-p", "profile_name", default=None, help="Profile (default: the usual one).")
-table_format_option = click.option(
-    "--format", "fmt", type=click.Choice(TABLE_FORMATS), default="table", show_default=True, help="Output format."
-)
-
-
-def _table(rows: list[dict[str, Any]], columns: list[str]) -> None:
-    if not rows:
-        return
-    cells = [[clean_text(row.get(c, ""), 120) if row.get(c) is not None else "" for c in columns] for row in rows]
-    widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
-    click.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip())
-    for r in cells:
-        click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths)).rstrip())
-
-
-def _output(rows: list[dict[str, Any]], fmt: str, columns: list[str], empty: str) -> None:
-    if fmt == "table":
-        if not rows:
-            click.echo(empty)
-        _table(rows, columns)
-    else:
-        write_rows(rows, fmt, sys.stdout)
-
 
 def _parse_sets(adapter_cls: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
     schema = {s.name: s for s in adapter_cls.settings_schema}
@@ -66,7 +44,7 @@ def platform() -> None:
 
 
 @platform.command("adapters")
-@table_format_option
+@list_format_option
 def adapters_(fmt: str) -> None:
     """List the adapters that can be used, with their settings."""
     from shieldrec.platforms.registry import discover
@@ -79,7 +57,7 @@ def adapters_(fmt: str) -> None:
         for name, cls in sorted(found.items())
     ]
     rows += [{"adapter": name, "summary": f"failed to load: {why}", "settings": ""} for name, why in problems.items()]
-    _output(rows, fmt, ["adapter", "summary", "settings"], "no adapters")
+    emit(rows, fmt, ["adapter", "summary", "settings"], "no adapters")
     if fmt == "table":
         click.echo("(* required; see `--format json` for types, defaults and help)")
 
@@ -125,7 +103,7 @@ def add(name: str, adapter_name: str, pairs: tuple[str, ...], disabled: bool, re
 
 @platform.command("list")
 @profile_option
-@table_format_option
+@list_format_option
 def list_(profile_name: str | None, fmt: str) -> None:
     """List a profile's platforms (and whether a token is stored; never the token)."""
     from shieldrec.platforms.credentials import token_source
@@ -140,7 +118,7 @@ def list_(profile_name: str | None, fmt: str) -> None:
             "token": token_source(cfg.name) if needs else "-",
             "settings": cfg.settings if fmt != "table" else ", ".join(f"{k}={v}" for k, v in cfg.settings.items()),
         })
-    _output(rows, fmt, ["name", "adapter", "enabled", "token", "settings"],
+    emit(rows, fmt, ["name", "adapter", "enabled", "token", "settings"],
             f"no platforms in {prof.name!r}; add one with `shieldrec platform add`")
 
 
@@ -187,9 +165,9 @@ def disable(name: str, profile_name: str | None) -> None:
 @click.argument("query", required=False, default="")
 @click.option("--limit", default=5, show_default=True, type=click.IntRange(1, 100), help="Items to ask for.")
 @click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600), help="Seconds.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+@show_format_option
 @profile_option
-def test(name: str, query: str, limit: int, timeout: float, as_json: bool, profile_name: str | None) -> None:
+def test(name: str, query: str, limit: int, timeout: float, fmt: str, as_json: bool, profile_name: str | None) -> None:
     """Make one request and show exactly what was sent and what came back.
 
     QUERY is planned like a real search: private phrases are dropped before anything is sent.
@@ -198,7 +176,8 @@ def test(name: str, query: str, limit: int, timeout: float, as_json: bool, profi
     import json
 
     from shieldrec.platforms.fanout import run_fan_out
-    from shieldrec.platforms.planning import plan_query
+    from shieldrec.platforms.planning import edited_query, plan_query
+    from shieldrec.settings import Settings
 
     store = open_store()
     prof = resolve_profile(store, profile_name)
@@ -206,10 +185,17 @@ def test(name: str, query: str, limit: int, timeout: float, as_json: bool, profi
         cfg = store.platforms.get(prof.id, name)
         cfg.enabled = True  # a test asks even a disabled platform
         planned = plan_query(query, None, limit)
+        if Settings.load().privacy.query_review == "ask":
+            typed = click.prompt(
+                f"About to send {planned.text!r} to {name}. Send these words (edit them, or clear them to "
+                "send only the kind; Ctrl-C sends nothing)", default=planned.text, show_default=False,
+            )
+            planned = edited_query(planned, typed)
         result = run_fan_out(store, prof, planned, [cfg], timeout=timeout)
     entries = {e.id: e for e in store.audit.entries(prof.id)}
-    sent = [entries[i].to_dict() for i in result.audit_ids if i in entries]
-    if as_json:
+    sent_entries = [entries[i] for i in result.audit_ids if i in entries]
+    sent = [e.to_dict() for e in sent_entries]
+    if wants_json(fmt, as_json):
         click.echo(json.dumps({"query": dataclasses.asdict(planned), "sent": sent, **result.to_dict()}, indent=2,
                               ensure_ascii=False))
     else:
@@ -217,12 +203,10 @@ def test(name: str, query: str, limit: int, timeout: float, as_json: bool, profi
         click.echo(f"Sent ({len(sent)} request{'s' if len(sent) != 1 else ''}):")
         if not sent:
             click.echo("  nothing (this platform is read locally)")
-        for e in sent:
-            status = e["status"] if e["status"] is not None else "-"
-            params = json.dumps(e["params"], ensure_ascii=False)
-            click.echo(f"  {e['method']} {clean_text(e['url'], 300)}  params={params}")
-            click.echo(f"    -> status {status}, {e['bytes_out']} bytes out, {e['bytes_in'] or 0} bytes in, "
-                       f"{e['duration_ms'] or 0:.0f} ms{'; ' + e['error'] if e['error'] else ''}")
+        for e in sent_entries:
+            params = json.dumps(e.params, ensure_ascii=False)
+            click.echo(f"  {e.method} {clean_text(e.url, 300)}  params={params}")
+            click.echo(f"    -> {e.outcome()}")
         click.echo(f"Came back: {result.counts.get(name, 0)} item(s)")
         for item in result.items:
             flag = " [sponsored]" if item.sponsored else ""
@@ -232,6 +216,45 @@ def test(name: str, query: str, limit: int, timeout: float, as_json: bool, profi
             click.echo(f"  left out: {note}")
     if name in result.errors:
         raise click.ClickException(result.errors[name])
+
+
+@platform.command("plan")
+@click.argument("instruction")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100), help="Items to ask for.")
+@click.option("--json", "as_json", is_flag=True, help="Print the query as JSON.")
+def plan(instruction: str, limit: int, as_json: bool) -> None:
+    """Show what a search for INSTRUCTION would send to every platform. Nothing is sent.
+
+    Only words known to be public leave the machine: common words of a language ShieldRec
+    checks, genre and format names, words the platforms themselves sent. Names, numbers,
+    unknown words, and whatever is about the people in your life stay home.
+    """
+    import dataclasses
+    import json
+
+    from shieldrec.platforms.planning import plan_query
+
+    planned = plan_query(instruction, None, limit)
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(planned), ensure_ascii=False))
+        return
+    click.echo(f"sent: {planned.text!r}" + (f"  kind: {planned.kind}" if planned.kind else "") + f"  limit: {limit}")
+    click.echo("nothing else about you is sent")
+
+
+@platform.command("review")
+@click.argument("mode", required=False, type=click.Choice(("ask", "show", "silent")))
+def review(mode: str | None) -> None:
+    """Show or set what you see of a search before it goes: ask (edit or cancel it each
+    time), show (shown with the answer) or silent (only in `shieldrec audit`)."""
+    from shieldrec.settings import Settings
+
+    with errors_as_click():
+        settings = Settings.load()
+        if mode is not None:
+            settings.privacy.query_review = mode
+            settings.save()
+    click.echo(f"query review: {settings.privacy.query_review}")
 
 
 @platform.command("login")
@@ -274,7 +297,7 @@ def logout(name: str) -> None:
 @profile_option
 @click.option("--all", "all_profiles", is_flag=True, help="Every profile's requests.")
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the most recent N requests.")
-@table_format_option
+@list_format_option
 def audit(profile_name: str | None, all_profiles: bool, limit: int | None, fmt: str) -> None:
     """Every request ShieldRec sent to a platform, written before it was sent."""
     import datetime
@@ -288,20 +311,19 @@ def audit(profile_name: str | None, all_profiles: bool, limit: int | None, fmt: 
     for e in entries:
         row = e.to_dict()
         if fmt == "table":
-            query = row["params"].get("query", {})
             row = {
                 "id": e.id,
                 "at": datetime.datetime.fromtimestamp(e.at).strftime("%Y-%m-%d %H:%M:%S"),
                 "platform": e.platform,
                 "request": f"{e.method} {e.url}",
-                "sent": " ".join(f"{k}={v}" for k, v in query.items()) + (" +body" if "body" in row["params"] else ""),
-                "status": e.status if e.status is not None else ("error" if e.error else "sent"),
+                "sent": e.sent(),
+                "status": e.state(),
                 "in": e.bytes_in,
                 "ms": round(e.duration_ms) if e.duration_ms is not None else None,
                 "error": e.error,
             }
         rows.append(row)
-    _output(rows, fmt, ["id", "at", "platform", "request", "sent", "status", "in", "ms", "error"],
+    emit(rows, fmt, ["id", "at", "platform", "request", "sent", "status", "in", "ms", "error"],
             "no requests recorded yet")
 
 

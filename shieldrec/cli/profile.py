@@ -8,11 +8,21 @@ from pathlib import Path
 
 import click
 
-from shieldrec.cli.common import atomic_output, errors_as_click, format_option, open_store, resolve_profile, write_rows
+from shieldrec.cli.common import (
+    atomic_output,
+    emit,
+    errors_as_click,
+    list_format_option,
+    open_store,
+    resolve_profile,
+    show_format_option,
+    wants_json,
+)
 from shieldrec.errors import InvalidInput
 from shieldrec.items import PREF_KINDS, PREF_TARGETS, Preference
 from shieldrec.settings import Settings
-from shieldrec.store import load_profile_file
+from shieldrec.store import load_profile_file, parse_profile_bytes
+from shieldrec.store.profiles import MAX_FILE_BYTES
 
 
 @click.group()
@@ -37,7 +47,7 @@ def create(name: str, about: str, make_default: bool | None) -> None:
 
 
 @profile.command("list")
-@format_option
+@list_format_option
 def list_(fmt: str) -> None:
     """List the profiles on this machine."""
     store = open_store()
@@ -52,7 +62,8 @@ def list_(fmt: str) -> None:
             "history": len(store.history(p)),
             "about": p.about,
         })
-    write_rows(rows, fmt, sys.stdout)
+    emit(rows, fmt, ["name", "default", "preferences", "history", "about"],
+         "no profile yet: create one with `shieldrec profile create NAME`")
 
 
 @profile.command("use")
@@ -70,12 +81,12 @@ def use(name: str) -> None:
 
 @profile.command("show")
 @click.argument("name", required=False)
-@click.option("--json", "as_json", is_flag=True, help="The whole profile as JSON (same as export).")
-def show(name: str | None, as_json: bool) -> None:
-    """What ShieldRec believes about you, in plain words."""
+@show_format_option
+def show(name: str | None, fmt: str, as_json: bool) -> None:
+    """What ShieldRec believes about you, in plain words (json: the whole profile, as export writes it)."""
     store = open_store()
     p = resolve_profile(store, name)
-    if as_json:
+    if wants_json(fmt, as_json):
         with errors_as_click():
             click.echo(json.dumps(store.export_profile(p.name), indent=2, ensure_ascii=False))
         return
@@ -142,10 +153,8 @@ def import_(path: Path, name: str | None, replace: bool, if_missing: bool, make_
     store = open_store()
     with errors_as_click():
         if str(path) == "-":
-            try:
-                data = json.loads(sys.stdin.read())
-            except json.JSONDecodeError as exc:
-                raise InvalidInput(f"standard input is not valid JSON: {exc}") from exc
+            raw = click.get_binary_stream("stdin").read(MAX_FILE_BYTES + 1)
+            data = parse_profile_bytes(raw, "json", "standard input")
         else:
             data = load_profile_file(path)
         target = name or (data.get("profile") or {}).get("name") if isinstance(data, dict) else name

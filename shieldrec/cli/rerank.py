@@ -6,21 +6,19 @@ first text has to be encoded.
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import IO, BinaryIO
+from typing import BinaryIO
 
 import click
 
-from shieldrec.batch import CSV_COLUMNS, Parsed, Ranker, csv_rows, parse_lines, rank_all, result_row, with_profile
+from shieldrec.batch import Parsed, ResultWriter, build_ranker, parse_lines, rank_all, read_lines, with_profile
 from shieldrec.cli.common import atomic_output, errors_as_click, format_option, open_store, resolve_profile
-from shieldrec.ranking.types import RankRequest, RankResult
+from shieldrec.items import HistoryEvent, Preference
+from shieldrec.ranking.types import RankRequest
 from shieldrec.settings import RANKERS, Settings
-from shieldrec.store import Store
 
 _SHOWN_ERRORS = 5
 
@@ -53,38 +51,6 @@ def _check_errors(parsed: Parsed, skip_invalid: bool) -> None:
         click.echo(f"skipped {err}", err=True)
 
 
-def _writer(fmt: str, out: IO[str]) -> tuple[Callable[[RankResult], None], Callable[[], None]]:
-    """(write one result, finish) for the chosen format; every format streams."""
-    if fmt == "jsonl":
-        return lambda r: out.write(json.dumps(result_row(r), ensure_ascii=False) + "\n"), lambda: None
-    if fmt == "json":
-        state = {"first": True}
-
-        def write_json(result: RankResult) -> None:
-            out.write(("[\n" if state["first"] else ",\n") + json.dumps(result_row(result), ensure_ascii=False))
-            state["first"] = False
-
-        return write_json, lambda: out.write("[]\n" if state["first"] else "\n]\n")
-    table = csv.DictWriter(out, fieldnames=list(CSV_COLUMNS), lineterminator="\n")
-    table.writeheader()
-    return lambda r: table.writerows(csv_rows(r)), lambda: None
-
-
-def _ranker(settings: Settings, store: Store, with_llm: bool) -> Ranker:
-    from shieldrec.ranking import Embedder, Pipeline
-
-    # The shared cache: a text any command already encoded is never encoded again.
-    embedder = Embedder(store.embeddings, device=settings.embedding_device)
-    if not with_llm:
-        return Pipeline(settings.ranking, embedder)
-    from shieldrec.llm import build_pipeline
-
-    settings.llm.enabled = True  # asked for by name on the command line
-    pipeline, parts = build_pipeline(settings, embedder)
-    click.echo(f"language model: {parts.note}", err=True)
-    return pipeline
-
-
 @click.command()
 @click.option("--input", "-i", "input_path", default="-", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="JSONL requests, one a line; - reads standard input.")
@@ -99,12 +65,20 @@ def _ranker(settings: Settings, store: Store, with_llm: bool) -> Ranker:
               help="Add the local language model (settings: `shieldrec models`): likelihood scoring, and with a "
                    "chat model listwise re-ranking. Slow on a CPU: about half a second per candidate. A model that "
                    "cannot load is reported and the ranking goes on without it.")
-@click.option("--ranker", type=click.Choice(RANKERS), default=None,
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this process. ray: a Ray cluster, an actor pool that loads the models once per actor "
+                   "(needs `pip install 'shieldrec[ray]'`). The output is the same byte for byte.")
+@click.option("--address", default=None, metavar="ADDR",
+              help="With --engine ray: the cluster to join (e.g. ray://head:10001 or auto); default: a local one.")
+@click.option("--actors", type=click.IntRange(min=1), default=None,
+              help="With --engine ray: ranking actors (default: one per CPU the cluster has, at most 8).")
+@click.option("--ranker", "ranker_name", type=click.Choice(RANKERS), default=None,
               help="Score with the learned ranker or the hand-set fusion (default: the settings', learned).")
 @click.option("--popularity", type=click.FloatRange(0.0, 1.0), default=None,
               help="How much the candidates' public counts may count, 0 (not at all) to 1 (default: the settings').")
 def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top: int | None, skip_invalid: bool,
-           with_llm: bool, ranker: str | None, popularity: float | None) -> None:
+           with_llm: bool, engine: str, address: str | None, actors: int | None, ranker_name: str | None,
+           popularity: float | None) -> None:
     """Re-rank candidate lists from JSONL requests, one result per request, in input order.
 
     \b
@@ -126,37 +100,59 @@ def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top
     \b
     Output (jsonl: one object a line; json: one array of them):
       {"request_id": "r1", "ranking": [{"item_id", "score", "reasons", "labels"}, ...],
-       "removed": [{"item_id", "reason"}, ...]}
+       "removed": [{"item_id", "reason"}, ...], "notes": ["..."]}
     Every candidate appears exactly once, in ranking or in removed; with --top N the
-    ones cut are in removed with the reason "below top N".
+    ones cut are in removed with the reason "below top N". "notes" (present only when
+    there is something to say) names each constraint of the instruction that the
+    candidates' metadata did not let ShieldRec apply to all of them.
     csv: one row per candidate: request_id, rank (1-based; empty when removed), item_id,
     score, reasons and labels (joined with " | "), removed (the reason, when removed).
     """
+    if engine != "ray" and (address is not None or actors is not None):
+        raise click.UsageError("--address and --actors go with --engine ray")
+    if engine == "ray" and with_llm:
+        raise click.UsageError("--with-llm runs on the local engine only")
     with errors_as_click():
         settings = Settings.load()
-        if ranker is not None:
-            settings.ranking.ranker = ranker
+        if ranker_name is not None:
+            settings.ranking.ranker = ranker_name
         if popularity is not None:
             settings.ranking.popularity = popularity
         with _open_input(input_path) as fh:
-            parsed = parse_lines(fh)
+            parsed = parse_lines(read_lines(fh))
     _check_errors(parsed, skip_invalid)
     requests: list[RankRequest] = [r for _, r in parsed.requests]
     store = open_store()
+    owner = None
+    history: list[HistoryEvent] = []
+    preferences: list[Preference] = []
     if profile_name is not None:
         profile = resolve_profile(store, profile_name)
+        owner = profile.id
         history, preferences = store.history(profile), store.preferences(profile)
-        requests = [with_profile(r, history, preferences) for r in requests]
     if output != "-" and not os.path.isdir(os.path.dirname(os.path.abspath(output))):
         raise click.ClickException(f"cannot write {output}: its folder does not exist")
     try:
-        with errors_as_click():
-            pipeline = _ranker(settings, store, with_llm)
-            with atomic_output(output) as out, _progress(len(requests)) as advance:
-                write, finish = _writer(fmt, out)
-                for result in rank_all(pipeline, requests, top=top, progress=advance):
-                    write(result)
-                finish()
+        with errors_as_click(), _llm_reports(settings, with_llm):
+            if engine == "ray":
+                from shieldrec.batch_ray import rank_on_ray
+
+                results = rank_on_ray(requests, settings, store, (history, preferences), owner=owner, top=top, address=address,
+                                      actors=actors)
+            else:
+                ranker, note = build_ranker(settings, store, with_llm=with_llm, owner=owner)
+                if with_llm:
+                    click.echo(f"language model: {note}", err=True)
+                results = None
+                if history or preferences:
+                    requests = [with_profile(r, history, preferences) for r in requests]
+            with atomic_output(output, binary=True) as out, _progress(len(requests)) as advance:
+                writer = ResultWriter(fmt, out)
+                if results is None:
+                    results = rank_all(ranker, requests, top=top, progress=advance)
+                for result in results:
+                    writer.write(result)
+                writer.finish()
     except BrokenPipeError:
         # The reader went away (`| head`); there is no one left to tell.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
@@ -167,6 +163,20 @@ def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top
         store.close()
     if parsed.errors:
         click.echo(f"ranked {len(requests)} request(s); skipped {len(parsed.errors)} invalid line(s)", err=True)
+
+
+@contextmanager
+def _llm_reports(settings: Settings, with_llm: bool) -> Iterator[None]:
+    """With the language model: one stderr line each time it stops (and when it gives up),
+    instead of a warning for every request ranked without it."""
+    if not with_llm:
+        yield
+        return
+    from shieldrec.llm.registry import reported
+
+    settings.llm.enabled = True  # asked for by name on the command line
+    with reported(settings.llm, lambda: sys.stderr):
+        yield
 
 
 @contextmanager

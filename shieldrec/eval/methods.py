@@ -63,9 +63,11 @@ class EvalContext:
             cache = None
             if self.vectors is not None:
                 from shieldrec.store.db import open_db
-                from shieldrec.store.embeddings import EmbeddingCache
+                from shieldrec.store.embeddings import EmbeddingCache, install_key
 
-                cache = EmbeddingCache(open_db(self.vectors))
+                db = open_db(self.vectors)
+                cache = EmbeddingCache(db, install_key(self.vectors))
+                cache.check_key()
             self._embedder = Embedder(cache, device=self.settings.embedding_device)
         return self._embedder
 

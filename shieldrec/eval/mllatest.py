@@ -25,7 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from shieldrec.eval.cases import Case, choose_users
-from shieldrec.eval.movielens import LIKED, DISLIKED, display_title
+from shieldrec.eval.movielens import DISLIKED, LIKED, display_title
+from shieldrec.eval.movielens import Movie as Film
 from shieldrec.eval.sources import MissingDataset, data_dir
 from shieldrec.items import HistoryEvent, Item
 from shieldrec.ranking.types import RankRequest
@@ -38,14 +39,6 @@ SOURCE = "movielens"
 # Bookkeeping, not a description of the film.
 _NOT_A_DESCRIPTION = frozenset({"in netflix queue", "netflix queue", "to see", "watched", "seen"})
 _YEAR = re.compile(r"\s*\((\d{4})(?:[-–]\d{0,4})?\)\s*$")
-
-
-@dataclass(frozen=True)
-class Film:
-    item_id: str
-    title: str
-    year: int | None
-    genres: tuple[str, ...]
 
 
 @dataclass

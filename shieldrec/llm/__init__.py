@@ -1,35 +1,41 @@
 """The local language model: likelihood scoring for any GGUF, and for instruction-tuned
 models also instruction parsing, listwise re-ranking and explanations.
 
-llama-cpp-python is imported on first use only; nothing here loads a model at import.
+The model runs in its own process (shieldrec.llm.worker), started on first use; the rest
+of ShieldRec talks to it through shieldrec.llm.client, so a crash in llama.cpp costs the
+model's help for one request, never the app. Importing this package loads nothing:
+every name below is imported on first use.
 """
 
-from shieldrec.llm.components import LlmParts, build_pipeline, llm_parts
-from shieldrec.llm.explain import Explainer
-from shieldrec.llm.intent import IntentReading, read_instruction
-from shieldrec.llm.likelihood import LikelihoodScorer
-from shieldrec.llm.listwise import ListwiseReranker
-from shieldrec.llm.models import BUNDLED, ModelInfo, NotGguf, describe, ensure_bundled, resolve
-from shieldrec.llm.runtime import LlmUnavailable, LocalLLM, get_llm, load_in_background, unload_all
+from __future__ import annotations
 
-__all__ = [
-    "BUNDLED",
-    "Explainer",
-    "IntentReading",
-    "LikelihoodScorer",
-    "ListwiseReranker",
-    "LlmParts",
-    "LlmUnavailable",
-    "LocalLLM",
-    "ModelInfo",
-    "NotGguf",
-    "build_pipeline",
-    "describe",
-    "ensure_bundled",
-    "get_llm",
-    "llm_parts",
-    "load_in_background",
-    "read_instruction",
-    "resolve",
-    "unload_all",
-]
+from shieldrec.errors import LlmStopped, LlmUnavailable
+from shieldrec.lazy import lazy_exports
+
+_EXPORTS = {
+    "BUNDLED": "models",
+    "SMOLLM2": "models",
+    "ModelInfo": "models",
+    "NotGguf": "models",
+    "describe": "models",
+    "ensure_bundled": "models",
+    "resolve": "models",
+    "LlmClient": "client",
+    "LlmStatus": "client",
+    "get_llm": "registry",
+    "load_in_background": "registry",
+    "unload_all": "registry",
+    "LlmParts": "components",
+    "build_pipeline": "components",
+    "llm_parts": "components",
+    "Explainer": "explain",
+    "IntentReading": "intent",
+    "read_instruction": "intent",
+    "LikelihoodScorer": "likelihood",
+    "ListwiseReranker": "listwise",
+    "LocalLLM": "runtime",
+}
+
+__all__ = sorted([*_EXPORTS, "LlmStopped", "LlmUnavailable"])
+
+__getattr__ = lazy_exports(__name__, _EXPORTS, globals())

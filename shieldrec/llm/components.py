@@ -11,19 +11,19 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from shieldrec.errors import ModelError
 from shieldrec.llm.explain import Explainer
 from shieldrec.llm.likelihood import LikelihoodScorer
 from shieldrec.llm.listwise import ListwiseReranker
-from shieldrec.llm.models import BUNDLED, ModelInfo, bundled_path, describe, verify_bundled
-from shieldrec.llm.runtime import LocalLLM
+from shieldrec.llm.client import LlmClient
+from shieldrec.llm.models import BUNDLED, ModelInfo, bundled_path, describe, describe_spec, verify_bundled
 from shieldrec.ranking.types import Ranked, RankRequest, Scorer
 from shieldrec.settings import LlmSettings, Settings
 
 if TYPE_CHECKING:
+    from shieldrec.llm.runtime import LocalLLM
     from shieldrec.ranking import Embedder, Pipeline
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,10 @@ def _peek(settings: LlmSettings) -> ModelInfo:
         # Not assembled yet: the bundled model is known to be a base model.
         return ModelInfo(name="Gemma 3 270m", path=path, size_bytes=0, architecture="gemma3",
                          quantization="Q4_K_M", context_length=32768, chat_template=False, bundled=True)
-    return describe(Path(spec).expanduser())
+    return describe_spec(spec)
 
 
-def llm_parts(settings: Settings, llm: LocalLLM | None = None) -> LlmParts:
+def llm_parts(settings: Settings, llm: LlmClient | LocalLLM | None = None) -> LlmParts:
     """The LLM's contributions under `settings`. With `llm` given, that loaded model is used;
     otherwise the model loads lazily on the first ranking that needs it."""
     cfg = settings.llm
@@ -66,7 +66,7 @@ def llm_parts(settings: Settings, llm: LocalLLM | None = None) -> LlmParts:
         info = llm.info if llm is not None else _peek(cfg)
     except ModelError as exc:
         return LlmParts(note=f"ranking without the language model: {exc}")
-    source: LocalLLM | LlmSettings = llm if llm is not None else cfg
+    source: LlmClient | LocalLLM | LlmSettings = llm if llm is not None else cfg
     parts = LlmParts(scorers=[LikelihoodScorer(source)], info=info)
     if info.chat_template:
         parts.reorder = ListwiseReranker(source, top_k=cfg.listwise_top_k, passes=cfg.listwise_passes)
@@ -77,7 +77,7 @@ def llm_parts(settings: Settings, llm: LocalLLM | None = None) -> LlmParts:
     return parts
 
 
-def build_pipeline(settings: Settings, embedder: "Embedder", llm: LocalLLM | None = None) -> tuple["Pipeline", LlmParts]:
+def build_pipeline(settings: Settings, embedder: "Embedder", llm: LlmClient | LocalLLM | None = None) -> tuple["Pipeline", LlmParts]:
     """A ranking pipeline with whatever the language model can add under `settings`."""
     from shieldrec.ranking import Pipeline
 

@@ -14,14 +14,20 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
+from shieldrec.errors import LlmUnavailable
 from shieldrec.items import Item
 from shieldrec.llm import prompts
-from shieldrec.llm.runtime import LlmUnavailable, LocalLLM, UsesModel
+from shieldrec.llm.client import LlmClient
+from shieldrec.llm.registry import UsesModel
 from shieldrec.ranking.injection import find_injection
 from shieldrec.ranking.types import Ranked, RankRequest
 from shieldrec.sanitize import clean_text
 from shieldrec.settings import LlmSettings
+
+if TYPE_CHECKING:
+    from shieldrec.llm.runtime import LocalLLM
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,10 @@ def grounded(sentence: str, item: Item, evidence: Sequence[str], instruction: st
         return "more than one sentence"
     if find_injection(s):
         return "addresses an agent"
+    lowered = [w.lower() for w in _words(s)]
+    trigrams = list(zip(lowered, lowered[1:], lowered[2:]))
+    if len(set(trigrams)) < len(trigrams):
+        return "repeats itself"  # small models loop ("a fantasy world, a fantasy world, and ...")
     allowed_text = " ".join([item.title, item.creator, item.text, " ".join(str(e) for e in evidence), instruction])
     allowed = {w.lower() for w in _words(allowed_text)}
     words = _words(s)
@@ -88,7 +98,7 @@ class Explainer(UsesModel):
     """Writes sentences for the top of a ranking; instruction-tuned models only, unless
     `allow_base_model` (to exercise the checks: a base model's sentences are rarely kept)."""
 
-    def __init__(self, source: LocalLLM | LlmSettings, *, limit: int = 10, allow_base_model: bool = False) -> None:
+    def __init__(self, source: LlmClient | LocalLLM | LlmSettings, *, limit: int = 10, allow_base_model: bool = False) -> None:
         super().__init__(source)
         self.limit = max(int(limit), 0)
         self.allow_base_model = allow_base_model

@@ -12,14 +12,18 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from shieldrec.intent import Intent
 from shieldrec.llm import prompts
-from shieldrec.llm.runtime import LocalLLM
-from shieldrec.llm.schema import OffSchema, parse
+from shieldrec.llm.schema import OffSchema, parse, validate
 from shieldrec.ranking.constraints import MOODS, parse_instruction
 from shieldrec.ranking.injection import find_injection
 from shieldrec.sanitize import clean_text
+
+if TYPE_CHECKING:
+    from shieldrec.llm.client import LlmClient
+    from shieldrec.llm.runtime import LocalLLM
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +53,20 @@ INTENT_SCHEMA: dict[str, object] = {
     "required": ["wanted", "avoided", "exclude_creators", "max_minutes", "min_year", "max_year", "item_type", "mood"],
     "additionalProperties": False,
 }
+
+_BOUNDED = ("max_minutes", "min_year", "max_year")
+
+
+def _without_bounds(schema: dict[str, object]) -> dict[str, object]:
+    """INTENT_SCHEMA as llama-cpp-python's grammar enforces it: its JSON-schema converter
+    ignores integer minimum/maximum, so a model may write a year of 10 under the grammar."""
+    props = {k: dict(v) for k, v in schema["properties"].items()}  # type: ignore[union-attr]
+    for key in _BOUNDED:
+        props[key] = {"anyOf": [{"type": "integer"}, {"type": "null"}]}
+    return {**schema, "properties": props}
+
+
+SHAPE = _without_bounds(INTENT_SCHEMA)
 
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 _DECADE = re.compile(r"\b(?:(1[5-9]|20)(\d)0|'?(\d)0)'?s\b")
@@ -93,12 +111,14 @@ def _phrases(values: list[str], said: set[str], against: list[str], dropped: lis
     """Phrases that share a word with the request (a reading, not an invention), are not
     aimed at an agent, and do not contradict the rule parser's reading."""
     out = []
-    blocked = {a.lower() for a in against}
+    # A phrase holding a word of the opposite reading ("something hopeful, no horror" as a
+    # wish, when the rules read "horror" as avoided) contradicts it, whatever else it says.
+    blocked = {w for a in against for w in _words(a)}
     for v in values:
         phrase = clean_text(v, 40)
         if not phrase:
             continue
-        if find_injection(phrase) or phrase.lower() in blocked:
+        if find_injection(phrase) or _words(phrase) & blocked:
             dropped.append(f"{phrase!r} contradicts the request")
         elif not (_words(phrase) & said):
             dropped.append(f"{phrase!r} is not in the request")
@@ -112,12 +132,18 @@ def from_answer(answer: dict[str, object], text: str, rules: Intent) -> tuple[In
     dropped: list[str] = []
     lower = text.lower()
     creators = []
+    known = {c.lower() for c in rules.exclude_creators}
     for name in answer["exclude_creators"]:  # type: ignore[union-attr]
         clean = clean_text(name, 60)
-        if clean and clean.lower() in lower:
+        if not clean:
+            continue
+        # A name the request spells as one (capitalised, as whole words), or one the rules
+        # found: not any stretch of the request ("nothing violent", a single letter).
+        spelled = re.search(rf"(?<!\w){re.escape(clean)}(?!\w)", text, re.IGNORECASE)
+        if clean.lower() in known or (spelled and len(clean) >= 3 and any(w[:1].isupper() for w in spelled.group().split())):
             creators.append(clean)
-        elif clean:
-            dropped.append(f"creator {clean!r} is not in the request")
+        else:
+            dropped.append(f"creator {clean!r} is not named in the request")
     limits: dict[str, int | None] = {}
     for key in ("max_minutes", "min_year", "max_year"):
         value = answer[key]
@@ -162,7 +188,7 @@ def from_answer(answer: dict[str, object], text: str, rules: Intent) -> tuple[In
     return intent, dropped
 
 
-def read_instruction(llm: LocalLLM | None, instruction: str, *, allow_base_model: bool = False) -> IntentReading:
+def read_instruction(llm: LlmClient | LocalLLM | None, instruction: str, *, allow_base_model: bool = False) -> IntentReading:
     """The instruction read by the rules, and by the model when it can help.
 
     A base model (no chat template) is not asked unless `allow_base_model`: its grammar-
@@ -174,19 +200,37 @@ def read_instruction(llm: LocalLLM | None, instruction: str, *, allow_base_model
         return IntentReading(rules, False, "no instruction" if not text else "no language model")
     if not llm.has_chat_template and not allow_base_model:
         return IntentReading(rules, False, f"{llm.info.name} is a base model: the rule parser reads instructions")
+    dropped: list[str] = []
     try:
         if llm.has_chat_template:
             raw, finish = llm.chat(prompts.intent_messages(text), schema=INTENT_SCHEMA, max_tokens=MAX_TOKENS)
         else:
             raw, finish = llm.complete(prompts.intent_prompt(text), schema=INTENT_SCHEMA, max_tokens=MAX_TOKENS)
-        answer = parse(raw, INTENT_SCHEMA)
+        answer = _within_bounds(parse(raw, SHAPE), dropped)
     except OffSchema as exc:
         log.info("language model's reading discarded: %s", exc)
         return IntentReading(rules, False, f"the model's answer was off-schema ({exc})")
     except Exception as exc:  # noqa: BLE001 - the rule parser's reading stands whatever happened
         log.warning("language model could not read the instruction: %s", exc)
         return IntentReading(rules, False, f"the model failed ({exc})")
-    llm_intent, dropped = from_answer(answer, text, rules)
+    llm_intent, grounded = from_answer(answer, text, rules)
     merged = rules.merge(llm_intent)
     merged.public_query = rules.public_query
-    return IntentReading(merged, True, "; ".join(dropped), answer)
+    return IntentReading(merged, True, "; ".join(dropped + grounded), answer)
+
+
+def _within_bounds(answer: dict[str, object], dropped: list[str]) -> dict[str, object]:
+    """The answer with each number outside INTENT_SCHEMA's bounds set to null (and noted):
+    one impossible year costs that field, not the whole reading."""
+    out = dict(answer)
+    for key in _BOUNDED:
+        value = out[key]
+        if value is None:
+            continue
+        try:
+            validate(value, INTENT_SCHEMA["properties"][key])  # type: ignore[index]
+        except OffSchema:
+            dropped.append(f"{key}={value} is out of range")
+            out[key] = None
+    validate(out, INTENT_SCHEMA)
+    return out

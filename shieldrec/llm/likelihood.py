@@ -18,15 +18,20 @@ import math
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from shieldrec.items import Item
 from shieldrec.llm import prompts
-from shieldrec.llm.runtime import LocalLLM, UsesModel
+from shieldrec.llm.client import LlmClient
+from shieldrec.llm.registry import UsesModel
 from shieldrec.ranking.constraints import parse_instruction
 from shieldrec.ranking.types import RankRequest, Signal
 from shieldrec.settings import LlmSettings
+
+if TYPE_CHECKING:
+    from shieldrec.llm.runtime import LocalLLM
 
 log = logging.getLogger(__name__)
 
@@ -46,17 +51,21 @@ class LikelihoodScorer(UsesModel):
 
     name = "llm"
 
-    def __init__(self, source: LocalLLM | LlmSettings, *, max_tokens: int = MAX_TOKENS, scale: float = SCALE) -> None:
+    def __init__(self, source: LlmClient | LocalLLM | LlmSettings, *, max_tokens: int = MAX_TOKENS, scale: float = SCALE) -> None:
         super().__init__(source)
         self.max_tokens = max(4, int(max_tokens))
         self.scale = float(scale) if scale > 0 else SCALE
 
     def _tokens(self, items: Sequence[Item]) -> list[list[int]]:
+        """Each item's continuation, all tokenized in one call; an item with no text is
+        read by its id instead (and, failing that, as one arbitrary token)."""
         llm = self.llm
-        out = []
-        for item in items:
-            tokens = llm.tokenize(prompts.continuation(item))[: self.max_tokens]
-            out.append(tokens or llm.tokenize(prompts.data(item.item_id, 40))[: self.max_tokens] or [llm.n_vocab - 1])
+        out = [t[: self.max_tokens] for t in llm.tokenize_many([prompts.continuation(item) for item in items])]
+        empty = [i for i, t in enumerate(out) if not t]
+        if empty:
+            by_id = llm.tokenize_many([prompts.data(items[i].item_id, 40) for i in empty])
+            for i, tokens in zip(empty, by_id):
+                out[i] = tokens[: self.max_tokens] or [llm.n_vocab - 1]
         return out
 
     def _unconditional_means(self, conts: list[list[int]]) -> np.ndarray:

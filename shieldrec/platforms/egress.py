@@ -14,6 +14,7 @@ import functools
 import math
 import ssl
 import time
+import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -26,6 +27,7 @@ from shieldrec.errors import PlatformError
 from shieldrec.platforms import credentials
 from shieldrec.sanitize import clean_text
 from shieldrec.store import Store
+from shieldrec.store.platform_configs import credential_in_url, token_in_url_message
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
@@ -81,6 +83,118 @@ class _Transient(PlatformError):
 
 class _TooLarge(PlatformError):
     pass
+
+
+# Encodings we ask for and can decode a piece at a time; anything else is refused.
+ACCEPT_ENCODING = "gzip, deflate"
+MAX_ENCODING_LAYERS = 2
+_PIECE = 64 * 1024  # most bytes one decoding step may produce
+
+
+class _Layer:
+    """One content-encoding, decoded a bounded piece at a time (never a whole layer at once)."""
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._zlib: Any = None
+        self._raw_deflate = False
+        self._reset()
+
+    def _reset(self) -> None:
+        if self.encoding == "gzip":
+            self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.encoding == "deflate":
+            # "deflate" is zlib-wrapped by the standard and raw in practice: try one, then the other.
+            self._zlib = zlib.decompressobj(-zlib.MAX_WBITS if self._raw_deflate else zlib.MAX_WBITS)
+
+    def pieces(self, data: bytes) -> Any:
+        """Decoded output of `data`, at most `_PIECE` bytes at a time."""
+        if self.encoding == "identity":
+            for start in range(0, len(data), _PIECE):
+                yield data[start : start + _PIECE]
+            return
+        started = False
+        while data:
+            try:
+                out = self._zlib.decompress(data, _PIECE)
+            except zlib.error:
+                if self.encoding == "deflate" and not self._raw_deflate and not started:
+                    self._raw_deflate = True
+                    self._reset()
+                    continue
+                raise
+            started = True
+            if out:
+                yield out
+            if self._zlib.eof:
+                # A gzip body may hold several members one after another.
+                data = self._zlib.unused_data
+                if data and self.encoding == "gzip":
+                    self._reset()
+                    continue
+                return
+            data = self._zlib.unconsumed_tail
+
+    def finish(self) -> bytes:
+        return b"" if self._zlib is None else self._zlib.flush(_PIECE)
+
+
+class _Decoded:
+    """An answer's body as the platform meant it, with the size cap applied to what every
+    decoding layer produces as it is produced: a small compressed answer cannot grow into
+    gigabytes in memory (or in time) before the cap is checked."""
+
+    def __init__(self, platform: str, content_encoding: str, limit: int) -> None:
+        names = [e.strip().lower() for e in content_encoding.split(",") if e.strip()]
+        names = ["gzip" if n == "x-gzip" else n for n in names if n != "identity"]
+        unknown = [n for n in names if n not in ("gzip", "deflate")]
+        if unknown:
+            raise PlatformError(
+                f"{platform}: the answer is encoded as {clean_text(unknown[0], 40)!r}, which was not asked for"
+            )
+        if len(names) > MAX_ENCODING_LAYERS:
+            raise PlatformError(
+                f"{platform}: the answer is compressed {len(names)} times over; "
+                f"more than {MAX_ENCODING_LAYERS} layers are refused"
+            )
+        self.platform = platform
+        self.limit = limit
+        self.layers = [_Layer(n) for n in reversed(names)]  # the last encoding applied comes off first
+        self.produced = [0] * len(self.layers)
+        self.chunks: list[bytes] = []
+        self.size = 0
+
+    def _push(self, index: int, data: bytes) -> None:
+        if index == len(self.layers):
+            self.size += len(data)
+            if self.size > self.limit:
+                raise _TooLarge(
+                    f"{self.platform}: the answer is larger than the {self.limit:,}-byte limit; stopped reading"
+                )
+            self.chunks.append(data)
+            return
+        layer = self.layers[index]
+        try:
+            for piece in layer.pieces(data):
+                self.produced[index] += len(piece)
+                if self.produced[index] > self.limit:
+                    raise _TooLarge(
+                        f"{self.platform}: the answer decompresses to more than the {self.limit:,}-byte limit; "
+                        "stopped reading"
+                    )
+                self._push(index + 1, piece)
+        except zlib.error:
+            raise PlatformError(f"{self.platform}: the answer's {layer.encoding} compression is corrupt") from None
+
+    def feed(self, raw: bytes) -> None:
+        self._push(0, raw)
+
+    def close(self) -> bytes:
+        for index, layer in enumerate(self.layers):
+            rest = layer.finish()
+            if rest:
+                self._push(index + 1, rest)
+        return b"".join(self.chunks)
 
 
 @functools.lru_cache(maxsize=1)
@@ -175,6 +289,10 @@ class Egress:
         scheme = urlsplit(url).scheme.lower()
         if scheme not in ("http", "https"):
             raise PlatformError(f"{platform}: only http(s) URLs can be requested, not {clean_text(url, 80)!r}")
+        # Checked before anything is audited or sent: a token in a URL would be written down with it.
+        what = credential_in_url(url)
+        if what:
+            raise PlatformError(token_in_url_message(platform, what))
         token = None
         if auth is not None:
             token = self._token_for(platform)
@@ -240,6 +358,23 @@ class Egress:
                 method, json_body = "GET", None
         raise PlatformError(f"{platform}: more than {limits.max_redirects} redirects; stopped")
 
+    @staticmethod
+    async def _read(platform: str, reply: httpx.Response, limits: Limits) -> bytes:
+        if reply.is_stream_consumed:
+            # A response a transport built in memory (no wire): httpx has already decoded it.
+            body = _Decoded(platform, "", limits.max_bytes)
+            body.feed(reply.content)
+            return body.close()
+        # Raw bytes, decoded here: httpx would decode each layer whole, with no limit.
+        body = _Decoded(platform, reply.headers.get("content-encoding", ""), limits.max_bytes)
+        async for chunk in reply.aiter_raw():
+            if reply.num_bytes_downloaded > limits.max_bytes:
+                raise _TooLarge(
+                    f"{platform}: the answer is larger than the {limits.max_bytes:,}-byte limit; stopped reading"
+                )
+            body.feed(chunk)
+        return body.close()
+
     async def _once(
         self,
         platform: str,
@@ -255,7 +390,8 @@ class Egress:
         timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
         try:
             request = client.build_request(
-                method, url, params=params, json=json_body, headers=headers, timeout=timeout
+                method, url, params=params, json=json_body,
+                headers={**headers, "Accept-Encoding": ACCEPT_ENCODING}, timeout=timeout,
             )
         except (httpx.InvalidURL, ValueError, TypeError) as exc:
             raise PlatformError(f"{platform}: the request cannot be built: {clean_text(str(exc), 200)}") from None
@@ -272,11 +408,11 @@ class Egress:
         self.audit_ids.append(entry)
         started = time.perf_counter()
         status: int | None = None
-        received = 0
+        reply: httpx.Response | None = None
 
         def done(error: str | None) -> None:
             self.store.audit.complete(
-                entry, status=status, bytes_in=received, error=error,
+                entry, status=status, bytes_in=reply.num_bytes_downloaded if reply is not None else 0, error=error,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
             )
 
@@ -293,15 +429,7 @@ class Egress:
                     raise _TooLarge(
                         f"{platform}: the answer is {int(declared):,} bytes, over the {limits.max_bytes:,}-byte limit"
                     )
-                chunks: list[bytes] = []
-                async for chunk in reply.aiter_bytes():
-                    received += len(chunk)
-                    if received > limits.max_bytes:
-                        raise _TooLarge(
-                            f"{platform}: the answer is larger than the {limits.max_bytes:,}-byte limit; "
-                            "stopped reading"
-                        )
-                    chunks.append(chunk)
+                content = await self._read(platform, reply, limits)
             finally:
                 await reply.aclose()
         except asyncio.CancelledError:
@@ -324,6 +452,6 @@ class Egress:
             raise PlatformError(f"{platform}: request failed ({type(exc).__name__})") from None
         done(None if status < 400 else f"HTTP {status}")
         return Response(
-            platform, status, str(reply.url), reply.headers.get("content-type", ""), b"".join(chunks),
+            platform, status, str(reply.url), reply.headers.get("content-type", ""), content,
             retry_after=_seconds(reply.headers.get("retry-after", "")),
         )

@@ -143,7 +143,7 @@ async def fan_out(
         try:
             items = await asyncio.wait_for(adapter.recommend(query), timeout=deadline)
         except asyncio.TimeoutError:
-            result.errors[adapter.name] = f"timed out after {deadline:g}s"
+            result.errors[adapter.name] = f"{adapter.name}: timed out after {deadline:g}s"
             _notify(on_status, adapter.name, "timeout")
             return adapter.name, []
         except ShieldRecError as exc:

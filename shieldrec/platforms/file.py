@@ -1,7 +1,9 @@
-"""`file`: a catalogue on disk (JSONL, JSON or CSV), such as a platform's data export.
+"""`file`: a catalogue on disk (JSONL, JSON or CSV), such as a platform's data export, or a
+saved RSS/Atom feed.
 
 Nothing leaves the machine: the file is read (once per change) and the query matched
-locally. The same field mapping as `http-json` says which column or key is what.
+locally. The same field mapping as `http-json` says which column or key is what; a feed's
+entries are read as the `rss` adapter reads them.
 """
 
 from __future__ import annotations
@@ -21,17 +23,20 @@ from shieldrec.platforms.matching import pick
 from shieldrec.platforms.responses import ITEM_FIELDS, MAX_DEPTH, items_from, parse_json
 
 MAX_FILE_BYTES = 200_000_000
+SUFFIXES = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "csv",
+            ".rss": "feed", ".atom": "feed", ".xml": "feed"}
 _cache: dict[tuple[str, int, int, str], tuple[list[Item], list[str]]] = {}
 _cache_lock = threading.Lock()
 
 
 class FileAdapter(Adapter):
     kind: ClassVar[str] = "file"
-    summary: ClassVar[str] = "a JSONL, JSON or CSV catalogue on disk (a platform's data export); nothing is sent"
+    summary: ClassVar[str] = ("a JSONL, JSON or CSV catalogue or an RSS/Atom feed file on disk (a platform's data "
+                              "export, a saved feed); nothing is sent")
     settings_schema: ClassVar[tuple[Setting, ...]] = (
         Setting("path", "str", required=True, help="the catalogue file"),
-        Setting("format", "choice", "auto", choices=("auto", "jsonl", "json", "csv"),
-                help="auto: by the file's suffix"),
+        Setting("format", "choice", "auto", choices=("auto", "jsonl", "json", "csv", "feed"),
+                help="auto: by the file's suffix (.rss, .atom and .xml are feeds)"),
         Setting("items_path", "str", "", help='JSON only: where the item list is ("" = the top level)'),
         Setting("fields", "dict", {}, help="item field -> key or column, for " + ", ".join(ITEM_FIELDS)),
         Setting("meta_fields", "dict", {}, help="extra data to keep -> key or column"),
@@ -45,11 +50,10 @@ class FileAdapter(Adapter):
         self.path = Path(self.settings["path"]).expanduser()
         fmt = self.settings["format"]
         if fmt == "auto":
-            fmt = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".tsv": "csv"}.get(
-                self.path.suffix.lower(), ""
-            )
+            fmt = SUFFIXES.get(self.path.suffix.lower(), "")
             if not fmt:
-                raise PlatformError(f"{name}: cannot tell the format of {self.path.name}; set format=jsonl|json|csv")
+                raise PlatformError(f"{name}: cannot tell the format of {self.path.name}; "
+                                    "set format=jsonl|json|csv|feed")
         self.format = fmt
         self.skipped: list[str] = []
 
@@ -83,6 +87,10 @@ class FileAdapter(Adapter):
             raw = self.path.read_bytes()
         except OSError as exc:
             raise PlatformError(f"{self.name}: cannot read {self.path}: {exc.strerror}") from None
+        if self.format == "feed":
+            from shieldrec.platforms.rss import parse_feed
+
+            return parse_feed(raw, self.name, self.settings["max_items"])
         try:
             text = raw.decode("utf-8-sig")
         except UnicodeDecodeError:

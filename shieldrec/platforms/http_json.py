@@ -24,7 +24,7 @@ from shieldrec.platforms.responses import (
     lookup,
     parse_json,
 )
-from shieldrec.store.platform_configs import SECRET_KEYS
+from shieldrec.store.platform_configs import SECRET_KEYS, credential_in_url, token_in_url_message
 
 _PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
 _FILLABLE = ("query", "limit", "kind")
@@ -57,8 +57,12 @@ def check_template(template: str, setting: str, allowed: tuple[str, ...]) -> Non
             )
 
 
-def check_web_url(value: str, setting: str) -> None:
-    parts = urlsplit(value.replace("{", "").replace("}", ""))
+def check_web_url(value: str, setting: str, platform: str = "") -> None:
+    plain = value.replace("{", "").replace("}", "")
+    parts = urlsplit(plain)
+    what = credential_in_url(plain)
+    if what:
+        raise InvalidInput(token_in_url_message(platform, what))
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         raise InvalidInput(f"setting {setting!r} must be an http:// or https:// URL, got {value!r}")
 
@@ -90,13 +94,13 @@ class HttpJsonAdapter(Adapter):
     def __init__(self, name: str, settings: Any, egress: Any) -> None:
         super().__init__(name, settings, egress)
         self.settings = s = self.expand(self.settings)
-        check_web_url(s["url"], "url")
+        check_web_url(s["url"], "url", name)
         check_template(s["url"], "url", _FILLABLE)
         if s["search_url"]:
-            check_web_url(s["search_url"], "search_url")
+            check_web_url(s["search_url"], "search_url", name)
             check_template(s["search_url"], "search_url", _FILLABLE)
         if s["item_url"]:
-            check_web_url(s["item_url"], "item_url")
+            check_web_url(s["item_url"], "item_url", name)
             check_template(s["item_url"], "item_url", ("id",))
         for key, template in s["params"].items():
             if any(mark in key.lower() for mark in SECRET_KEYS) or key.lower() in ("key", "auth", "access"):

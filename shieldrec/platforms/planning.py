@@ -1,18 +1,33 @@
 """Query planning: the one place that decides what leaves the machine.
 
 A platform gets the public, topical words of what the user typed, a page size and an item
-kind, nothing else. Who it is for ("for my daughter who is 9"), how the user feels, ages,
-health, exclusions ("no horror", "not by X": applied locally), length and year limits, and
-request filler are all dropped. When in doubt a word stays home: the ranking happens
-locally anyway, so a thinner query costs little and a leaked one cannot be taken back.
+kind, nothing else. Who it is for ("for my daughter who is 9", "for Zorbulonne"), how the
+user feels, ages, health, exclusions ("no horror", "not by X": applied locally), length and
+year limits, and request filler are all dropped. Then every word left must be known to be
+public (`public_words.is_public`): a word no list knows, a name, a number, stays home. It
+fails closed: the ranking happens locally anyway, so a thinner query costs little and a
+leaked one cannot be taken back. What is sent can be shown, or put to the user to edit
+before it goes (`REVIEW_MODES`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable, Collection
 
+from shieldrec.errors import ShieldRecError
 from shieldrec.intent import Intent
 from shieldrec.platforms.base import LIMIT_MAX, QUERY_TEXT_MAX, Query
+from shieldrec.platforms.public_words import guess_language, is_public
+from shieldrec.sanitize import clean_text
+
+# What the user sees of a query before it goes: "ask" puts it to them to edit or cancel,
+# "show" shows what was sent with the answer, "silent" shows nothing (the audit log still has it).
+REVIEW_MODES = ("ask", "show", "silent")
+
+
+class QueryCancelled(ShieldRecError):
+    """The user saw what would be sent and chose to send nothing."""
 
 MAX_WORDS = 12
 
@@ -60,11 +75,27 @@ _PRIVATE_START = re.compile(
     # exclusions, applied locally
     r"|no|not|nothing|none|nor|without|avoid|avoiding|except|excluding|skip|skipping|never|minus|less"
     r"|don{_APOS}t|doesn{_APOS}t|isn{_APOS}t|aren{_APOS}t|won{_APOS}t|hate|hates|dislike|dislikes"
+    # the same openings in the other languages checked: possessives, who-clauses, exclusions
+    r"|mi|mis|nuestro|nuestra|para\s+mi|sin|nada|ni|nunca|excepto|quien|que\s+tiene"
+    r"|mon|ma|mes|notre|nos|pas|sans|rien|jamais|sauf|qui\s+a"
+    r"|mein|meine|meinem|meinen|meiner|unser|unsere|nicht|kein|keine|keinen|ohne|nichts|nie|außer|der\s+ist|die\s+ist"
+    r"|mio|mia|miei|mie|nostro|nostra|non(?!-)|senza|niente|nessun|nessuna|mai|tranne"
+    r"|meu|minha|meus|minhas|nosso|nossa|não|nao|sem|exceto"
+    r"|mijn|onze|ons|niet|geen|zonder|niets|nooit|behalve"
     r")\b",
     _FLAGS,
 )
 
-_WORD = re.compile(rf"[^\W\d_]+(?:[{_APOS[1:-1]}-][^\W\d_]+)*", _FLAGS)
+# "for Zorbulonne", "with Sam", "to Brennafox's": a name (or any word not known to be public)
+# after these is who the request is for, and the rest of its clause stays home.
+_RECIPIENT = re.compile(
+    r"\b(?:for|to|with|para|pour|für|fuer|per|voor|con|avec|mit|met)\s+(?:(?:the|a|an|my|our)\s+)?"
+    rf"([^\W_]+(?:[{_APOS[1:-1]}-][^\W_]+)*)",
+    _FLAGS,
+)
+
+# Words, numbers and words with digits ("9th", "12-year-old") alike: the latter never go out.
+_WORD = re.compile(rf"[^\W_]+(?:[{_APOS[1:-1]}-][^\W_]+)*", _FLAGS)
 
 _KINDS = {
     "movie": "movie", "movies": "movie", "film": "movie", "films": "movie", "flick": "movie", "flicks": "movie",
@@ -89,24 +120,36 @@ STOP_WORDS = frozenset(
 )
 
 
-def _public_words(text: str) -> tuple[list[str], str]:
+def _recipient(clause: str, vocabulary: Collection[str], language: str) -> int | None:
+    """Where a "for <someone>" span starts in `clause`, if it has one."""
+    for match in _RECIPIENT.finditer(clause):
+        word = match.group(1)
+        if word[:1].isupper() or not is_public(word.lower().replace("’", "'"), vocabulary, language):
+            return match.start()
+    return None
+
+
+def _public_words(text: str, vocabulary: Collection[str] = ()) -> tuple[list[str], str]:
     """The words of `text` that may be sent, and the item kind it names (if any)."""
     kind = ""
     kept: list[str] = []
     text = _LIMITS.sub(" , ", _REQUESTS.sub(" ", text))
+    language = guess_language([w.lower() for w in _WORD.findall(text) if not any(c.isdigit() for c in w)])
     for clause in _CLAUSES.split(text):
         if not clause or not clause.strip():
             continue
-        private = _PRIVATE_START.search(clause)
-        public = clause[: private.start()] if private else clause
+        starts = [m.start() for m in [_PRIVATE_START.search(clause)] if m]
+        starts += [i for i in [_recipient(clause, vocabulary, language)] if i is not None]
+        public = clause[: min(starts)] if starts else clause
         for match in _WORD.finditer(public):
             word = match.group(0).lower().replace("’", "'")
             if word in _KINDS:
                 kind = kind or _KINDS[word]
                 continue
-            if word in STOP_WORDS or len(word) < 2:
+            if any(c.isdigit() for c in word) or word in STOP_WORDS or len(word) < 2:
                 continue
-            kept.append(word)
+            if is_public(word, vocabulary, language):
+                kept.append(word)
     return list(dict.fromkeys(kept)), kind
 
 
@@ -119,12 +162,16 @@ def _excluded_words(intent: Intent | None) -> set[str]:
     return out
 
 
-def plan_query(instruction: str, intent: Intent | None = None, limit: int = 20) -> Query:
-    """The request every platform gets for this instruction; nothing else about the user is sent."""
+def plan_query(instruction: str, intent: Intent | None = None, limit: int = 20, *,
+               vocabulary: Collection[str] = ()) -> Query:
+    """The request every platform gets for this instruction; nothing else about the user is sent.
+
+    `vocabulary`: words the platforms themselves sent (titles, creators, genres of items
+    already shown), which are public whatever a frequency list says (`catalogue_words`)."""
     source = intent.public_query if intent is not None and intent.public_query.strip() else instruction
-    words, kind = _public_words(source or "")
+    words, kind = _public_words(source or "", vocabulary)
     if intent is not None and intent.public_query.strip():
-        _, kind_from_instruction = _public_words(instruction or "")
+        _, kind_from_instruction = _public_words(instruction or "", vocabulary)
         kind = kind or kind_from_instruction
     excluded = _excluded_words(intent)
     words = [w for w in words if w not in excluded][:MAX_WORDS]
@@ -135,3 +182,27 @@ def plan_query(instruction: str, intent: Intent | None = None, limit: int = 20) 
     if intent is not None and intent.item_type:
         kind = _KINDS.get(intent.item_type.lower(), intent.item_type.lower())
     return Query(text=text, limit=max(1, min(LIMIT_MAX, int(limit))), kind=kind if kind.isalpha() else "")
+
+
+def edited_query(planned: Query, typed: str) -> Query:
+    """The query the user chose to send after seeing `planned` (their own words, so sent as
+    typed, cleaned and capped); empty text sends only the item kind and page size."""
+    words = _WORD.findall(clean_text(typed, QUERY_TEXT_MAX))
+    text = " ".join(words)[:QUERY_TEXT_MAX].strip()
+    return Query(text=text, limit=planned.limit, kind=planned.kind)
+
+
+async def reviewed(planned: Query, mode: str, ask: Callable[[Query], Awaitable[Query | None]] | None) -> Query:
+    """The query to send under review `mode`: in "ask" mode `ask` shows `planned` to the user,
+    who may edit it (see `edited_query`) or cancel; without a way to ask, nothing is sent."""
+    if mode not in ("show", "silent"):
+        if ask is None:
+            raise QueryCancelled(
+                "nothing was sent: the settings say to ask before a search goes out ([privacy] query_review = "
+                '"ask"), and this screen cannot ask'
+            )
+        chosen = await ask(planned)
+        if chosen is None:
+            raise QueryCancelled("nothing was sent: the search was cancelled")
+        return chosen
+    return planned

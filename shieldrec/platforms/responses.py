@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from shieldrec.errors import InvalidInput, PlatformError
-from shieldrec.items import Item
+from shieldrec.items import Item, json_kind
 from shieldrec.platforms.egress import Response
-from shieldrec.sanitize import clean_text
+from shieldrec.sanitize import clean_text, nesting_depth
 
 MAX_DEPTH = 20
 MAX_ITEMS = 200
@@ -31,20 +31,7 @@ DEFAULT_FIELDS: dict[str, str] = {
 _MISSING = object()
 
 
-def json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, (int, float)):
-        return "a number"
-    if isinstance(value, str):
-        return "text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
+json_type = json_kind
 
 
 def check_status(response: Response) -> None:
@@ -58,22 +45,6 @@ def check_status(response: Response) -> None:
         raise PlatformError(f"{name}: not found (HTTP 404) at {clean_text(response.url, 200)}")
     if status >= 400:
         raise PlatformError(f"{name}: the platform answered HTTP {status}")
-
-
-def _depth(value: Any, limit: int) -> int:
-    """Nesting depth, walked without recursion so a hostile document cannot exhaust the stack."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        if not isinstance(node, (dict, list)):
-            continue
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        children = node.values() if isinstance(node, dict) else node
-        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
-    return deepest
 
 
 def parse_json(response: Response, *, max_depth: int = MAX_DEPTH) -> Any:
@@ -91,7 +62,7 @@ def parse_json(response: Response, *, max_depth: int = MAX_DEPTH) -> Any:
         kind = clean_text(response.content_type.split(";")[0], 60) or "no content type"
         start = clean_text(text[:40], 40)
         raise PlatformError(f"{name}: the answer is not JSON ({kind}; it starts with {start!r})") from None
-    if _depth(data, max_depth) > max_depth:
+    if nesting_depth(data, max_depth) > max_depth:
         raise PlatformError(f"{name}: the JSON answer is nested too deeply (more than {max_depth} levels)")
     return data
 
@@ -128,7 +99,7 @@ def _one(raw: Any, fields: Mapping[str, str], meta_fields: Mapping[str, str], ex
     item_id = lookup(raw, fields["id"])
     if isinstance(item_id, bool) or not isinstance(item_id, (str, int)):
         got = "nothing" if item_id is _MISSING else json_type(item_id)
-        raise InvalidInput(f"'id' (at '{fields['id']}') should be text or a number, got {got}")
+        raise InvalidInput(f"'id' (at '{fields['id']}') should be text or a whole number, got {got}")
     title = _text_field(lookup(raw, fields["title"]), "title", fields["title"])
     if not title:
         raise InvalidInput(f"'title' (at '{fields['title']}') is missing")

@@ -20,6 +20,11 @@ from shieldrec.platforms.responses import check_status
 from shieldrec.sanitize import clean_text
 
 
+# Entry fields that tell what kind of thing an entry is: a reading list's feed (Goodreads shelves
+# carry these) names books; an iTunes-tagged feed names podcast episodes.
+_KIND_FIELDS = ("isbn", "isbn13", "num_pages", "book_id", "author_name", "itunes_episode", "itunes_duration")
+
+
 class _Text(HTMLParser):
     """Visible text of an HTML fragment (feed summaries are HTML)."""
 
@@ -63,7 +68,10 @@ class RssAdapter(Adapter):
 
     def __init__(self, name: str, settings: Any, egress: Any) -> None:
         super().__init__(name, settings, egress)
-        check_web_url(self.settings["url"], "url")
+        if self.settings["url"].lower().startswith("file:"):
+            raise InvalidInput("a feed file on this machine is read by the `file` adapter: "
+                               "--adapter file --set path=/path/to/feed.xml")
+        check_web_url(self.settings["url"], "url", name)
         self.limits = Limits.from_settings(self.settings)
         self.auth = {"none": None, "bearer": Auth(), "header": Auth(self.settings["auth_header"], "")}[
             self.settings["auth"]
@@ -76,50 +84,62 @@ class RssAdapter(Adapter):
         return pick(self.parse(response.body), query)
 
     def parse(self, body: bytes) -> list[Item]:
-        import feedparser  # only when a feed is actually read
-
-        feed = feedparser.parse(body)
-        entries = feed.get("entries") or []
-        if not entries:
-            if not feed.get("version"):
-                reason = clean_text(str(feed.get("bozo_exception", "")), 120) or "no feed elements"
-                raise PlatformError(f"{self.name}: the answer is not an RSS or Atom feed ({reason})")
-            return []  # a real feed that is empty right now
-        channel = clean_text(feed.get("feed", {}).get("title"), 200)
-        items: list[Item] = []
-        self.skipped = []
-        for index, entry in enumerate(entries[: self.settings["max_items"]], 1):
-            try:
-                items.append(self._item(entry, channel))
-            except InvalidInput as exc:
-                self.skipped.append(f"entry {index}: {exc}")
-        if not items:
-            raise PlatformError(f"{self.name}: no usable entry in the feed; {self.skipped[0]}")
+        items, self.skipped = parse_feed(body, self.name, self.settings["max_items"])
         return items
 
-    def _item(self, entry: Any, channel: str) -> Item:
-        link = entry.get("link") or ""
-        title = entry.get("title") or ""
-        item_id = entry.get("id") or link or hashlib.sha256(title.encode()).hexdigest()[:16]
-        summary = entry.get("summary") or ""
-        if not summary and entry.get("content"):
-            summary = entry["content"][0].get("value", "")
-        meta: dict[str, Any] = {"feed": channel}
-        if entry.get("published"):
-            meta["published"] = entry["published"]
-        if entry.get("itunes_duration"):
-            meta["duration"] = entry["itunes_duration"]
-        tags = [t.get("term") for t in entry.get("tags", []) if t.get("term")]
-        if tags:
-            meta["tags"] = tags
-        enclosures = [e.get("href") for e in entry.get("enclosures", []) if e.get("href")]
-        if enclosures:
-            meta["enclosure"] = enclosures[0]
-        return Item.from_untrusted({
-            "id": item_id,
-            "title": html_text(title),
-            "text": html_text(summary),
-            "creator": entry.get("author") or channel,
-            "url": link,
-            "meta": meta,
-        }, platform=self.name)
+
+def parse_feed(body: bytes, platform: str, max_items: int) -> tuple[list[Item], list[str]]:
+    """The entries of an RSS or Atom document as items, and the entries left out (with why)."""
+    import feedparser  # only when a feed is actually read
+
+    feed = feedparser.parse(body)
+    entries = feed.get("entries") or []
+    if not entries:
+        if not feed.get("version"):
+            reason = clean_text(str(feed.get("bozo_exception", "")), 120) or "no feed elements"
+            raise PlatformError(f"{platform}: the answer is not an RSS or Atom feed ({reason})")
+        return [], []  # a real feed that is empty right now
+    channel = clean_text(feed.get("feed", {}).get("title"), 200)
+    items: list[Item] = []
+    skipped: list[str] = []
+    for index, entry in enumerate(entries[:max_items], 1):
+        try:
+            items.append(_entry_item(entry, channel, platform))
+        except InvalidInput as exc:
+            skipped.append(f"entry {index}: {exc}")
+    if not items:
+        raise PlatformError(f"{platform}: no usable entry in the feed; {skipped[0]}")
+    return items, skipped
+
+
+def _entry_item(entry: Any, channel: str, platform: str) -> Item:
+    link = entry.get("link") or ""
+    title = entry.get("title") or ""
+    item_id = entry.get("id") or link or hashlib.sha256(title.encode()).hexdigest()[:16]
+    summary = entry.get("summary") or ""
+    if not summary and entry.get("content"):
+        summary = entry["content"][0].get("value", "")
+    meta: dict[str, Any] = {"feed": channel}
+    if entry.get("published"):
+        meta["published"] = entry["published"]
+    if entry.get("itunes_duration"):
+        meta["duration"] = entry["itunes_duration"]
+    tags = [t.get("term") for t in entry.get("tags", []) if t.get("term")]
+    if tags:
+        meta["tags"] = tags
+    enclosures = [e for e in entry.get("enclosures", []) if e.get("href")]
+    if enclosures:
+        meta["enclosure"] = enclosures[0].get("href")
+        if enclosures[0].get("type"):
+            meta["enclosure_type"] = enclosures[0].get("type")
+    for key in _KIND_FIELDS:  # what a book list's or a podcast's feed says about each entry
+        if entry.get(key):
+            meta[key] = entry[key]
+    return Item.from_untrusted({
+        "id": item_id,
+        "title": html_text(title),
+        "text": html_text(summary),
+        "creator": entry.get("author") or channel,
+        "url": link,
+        "meta": meta,
+    }, platform=platform)

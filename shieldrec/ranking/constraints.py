@@ -18,7 +18,7 @@ _F = re.IGNORECASE
 _APOS = "['’]"
 
 _CLAUSE = re.compile(r"[,;.!?()\[\]{}\n\"“”]+|\s[-–—]\s|\s+(?:but|though|although|however|yet|whereas)\s+", _F)
-_ALTERNATIVES = re.compile(r"\s*(?:\bor\b|\band\b|\bnor\b|&|/|\+)\s*", _F)
+_ALTERNATIVES = re.compile(r"\s*(?:\bor\b|\band\b|\bnor\b|\babout\b|&|/|\+)\s*", _F)
 
 _NEGATION = re.compile(
     rf"\b(?:no|not|nothing|none|without|avoid(?:ing)?|skip(?:ping)?|except|excluding|exclude|minus|never|neither|nor"
@@ -54,6 +54,38 @@ _BETWEEN = re.compile(r"\b(?:between|from)\s+(?P<a>1[5-9]\d\d|20\d\d)\s+(?:and|t
 _AFTER = re.compile(r"\b(?P<op>after|since|post-?|newer\s+than|later\s+than)\s*(?P<y>1[5-9]\d\d|20\d\d)\b(?!s)", _F)
 _BEFORE = re.compile(r"\b(?P<op>before|pre-?|older\s+than|earlier\s+than|until|up\s+to)\s*(?P<y>1[5-9]\d\d|20\d\d)\b(?!s)", _F)
 _IN_YEAR = re.compile(r"\b(?:in|of|from)\s+(?P<y>1[5-9]\d\d|20\d\d)\b(?!s)", _F)
+
+# Who the item is for, when it is a child: "my daughter who is 9", "for my 7-year-old", "for the kids".
+_AGE_NUMBER = re.compile(
+    r"\b(?P<n>\d{1,2})\s*-?\s*(?:years?|yrs?|yo|y/o)(?:\s*-?\s*olds?)?\b"
+    rf"|\b(?:who\s+is|who{_APOS}s|(?:she|he)\s+is|(?:she|he){_APOS}s|aged?|turning|just\s+turned)\s+(?P<m>\d{{1,2}})\b"
+    r"(?!\s*(?:minutes?|mins?|hours?|hrs?|%|pages?))",
+    _F,
+)
+_AGE_WORDS = re.compile(
+    r"\b(?:for|with|to)\s+(?:my|our|the|a|young|little|\s)*(?P<who>kids?|children|child|toddlers?|little\s+ones?|"
+    r"preschoolers?|teens?|teenagers?)\b",
+    _F,
+)
+_AGE_OF = {"toddler": 3, "toddlers": 3, "preschooler": 4, "preschoolers": 4, "teen": 13, "teens": 13,
+           "teenager": 13, "teenagers": 13}
+CHILD_AGE = 8  # "for the kids" without an age: checked as for a young child
+
+
+def _audience(text: str, intent: Intent) -> None:
+    """Read who the item is for ("my daughter who is 9") into `intent`; the words stay private."""
+    ages = [int(m.group("n") or m.group("m")) for m in _AGE_NUMBER.finditer(text)]
+    ages = [a for a in ages if 0 < a < 18]
+    if ages:
+        intent.audience_age = min(ages)
+        intent.audience = f"a {intent.audience_age}-year-old"
+        return
+    m = _AGE_WORDS.search(text)
+    if m:
+        who = " ".join(m.group("who").lower().split())
+        intent.audience_age = _AGE_OF.get(who, CHILD_AGE)
+        intent.audience = "teenagers" if intent.audience_age >= 13 else "children"
+
 
 _KINDS = {
     "movie": "movie", "movies": "movie", "film": "movie", "films": "movie", "flick": "movie", "flicks": "movie",
@@ -199,6 +231,7 @@ def _kind_words(text: str, intent: Intent) -> str:
 @lru_cache(maxsize=4096)
 def _parse(text: str) -> Intent:
     intent = Intent(raw=text, source="rules")
+    _audience(text, intent)
     work = _limits(text, intent)
 
     for m in _CREATOR_EXCLUSION.finditer(work):

@@ -23,7 +23,7 @@ import numpy as np
 
 from shieldrec.devices import torch_device
 from shieldrec.errors import ModelError
-from shieldrec.store.embeddings import EmbeddingCache, content_hash
+from shieldrec.store.embeddings import EmbeddingCache
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +140,7 @@ class Embedder:
 
     def _fill(self, texts: list[str]) -> None:
         """Bring `texts` (none in memory) into memory: from SQLite where stored, else encoded."""
-        hashes = [content_hash(t) for t in texts]
+        hashes = [self.cache.key(t) for t in texts] if self.cache is not None else [""] * len(texts)
         stored: dict[str, np.ndarray] = {}
         if self.cache is not None:
             try:

@@ -40,9 +40,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-# Words too general to prove a genre alone ("film" is in "Family Film").
+# Words too general to prove a genre alone ("film" is in "Family Film", "and" in "Black-and-white").
 _GENERIC = frozenset({"film", "films", "movie", "movies", "story", "stories", "book", "books", "show", "shows",
-                      "series", "novel", "novels", "fiction", "tale", "tales", "something", "about", "with"})
+                      "series", "novel", "novels", "fiction", "tale", "tales", "something", "about", "with",
+                      "and", "the", "for", "from", "into", "its", "but", "not", "all", "any", "new", "old", "who"})
 
 
 def _words(text: str) -> tuple[str, ...]:

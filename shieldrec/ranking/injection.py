@@ -11,8 +11,10 @@ The patterns ask for wording aimed at a machine, so ordinary plots and reviews
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import replace
 from functools import lru_cache
+from typing import Any
 
 from shieldrec.items import Item
 
@@ -36,7 +38,10 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "addresses the agent": re.compile(
         rf"\b(?:as|dear|attention|note\s+(?:to|for)|hey|hello|to)\s+(?:the\s+|an\s+|a\s+|your\s+|any\s+|all\s+)?{_AGENT}s?"
         r"\s*[,:;!-]?\s*(?:you|please|must|should|reading|ranking|processing|evaluating|that|who)\b"
-        rf"|\b(?:note\s+(?:to|for)|attention|dear|message\s+(?:to|for))\s+(?:the\s+|all\s+|any\s+)?{_AGENT}s?\s*[:,!]",
+        rf"|\b(?:note\s+(?:to|for)|attention|dear|message\s+(?:to|for))\s+(?:the\s+|all\s+|any\s+)?{_AGENT}s?\s*[:,!]"
+        # "AI agents: ...", "LLM readers, ...": a salutation to machines, at the start of a sentence.
+        r"|(?:^|[.!?:>\]\n]\s*)(?:ai|a\.i\.|llm|language\s+model|chat\s*bot|assistant|recommender|ranking|gpt)"
+        r"\s+(?:agents?|assistants?|systems?|models?|bots?|readers?|crawlers?|rankers?)\s*[:,]",
         _F,
     ),
     "orders the agent": re.compile(
@@ -65,6 +70,9 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "role tag": re.compile(
         r"<\|[^|>\n]{0,40}\|>"
         r"|</?\s*(?:system|assistant|user|human|instructions?|im_start|im_end|start_of_turn|end_of_turn|sys)\s*>"
+        # The delimiters a prompt wraps platform text in: closing one early is how text escapes it.
+        r"|</?\s*(?:item|items|candidate|candidates|document|profile|data)(?:\s+[^<>\n]{0,40})?>"
+        r"|\b(?:assistant|system)\s*:\s*(?:i\s+(?:will|shall|must|recommend)|you\s+(?:must|should|will)|ignore|rank)\b"
         r"|<<\s*/?\s*SYS\s*>>"
         r"|\[/?\s*(?:INST|SYS|SYSTEM|ASSISTANT|USER)\s*\]"
         r"|^\s*(?:system|assistant)\s*:",
@@ -78,7 +86,9 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         r"\b(?:new|updated|real|actual|hidden|secret|override)\s+(?:system\s+)?(?:instructions?|prompt|orders|directives?)\s*:"
         r"|\bsystem\s+prompt\s*:"
         r"|\bdo\s+not\s+(?:tell|inform|show|mention\s+(?:this\s+)?to)\s+the\s+user\b"
-        r"|\b(?:give|assign|award)\s+(?:this|it)\s+(?:a\s+|the\s+)?(?:score|rating|relevance(?:\s+score)?)\s+(?:of\s+)?\d",
+        r"|\b(?:give|assign|award)\s+(?:this|it)\s+(?:a\s+|the\s+)?(?:score|rating|relevance(?:\s+score)?)\s+(?:of\s+)?\d"
+        r"|\b(?:give|assign|award)\s+(?:this|it|me)\s+(?:the\s+|a\s+)?(?:top|highest|best|maximum|max|first|perfect)\s+"
+        r"(?:score|rating|rank|ranking|spot|place|position|relevance)\b",
         _F,
     ),
 }
@@ -133,10 +143,34 @@ def strip_injection(text: str) -> str:
     return kept
 
 
+def _meta_strings(value: Any, depth: int = 0) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif depth < 6 and isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _meta_strings(item, depth + 1)
+    elif depth < 6 and isinstance(value, (list, tuple)):
+        for item in value:
+            yield from _meta_strings(item, depth + 1)
+
+
+def _strip_meta(value: Any, depth: int = 0) -> Any:
+    if isinstance(value, str):
+        return strip_injection(value)
+    if depth < 6 and isinstance(value, dict):
+        return {strip_injection(str(k)): _strip_meta(v, depth + 1) for k, v in value.items()}
+    if depth < 6 and isinstance(value, (list, tuple)):
+        return [kept for v in value if (kept := _strip_meta(v, depth + 1)) != ""]
+    return value
+
+
 def scoring_view(item: Item) -> tuple[Item, list[str]]:
-    """The item as scorers may read it (every sentence aimed at the agent cut from its title,
-    text and creator), and the names of what was found; the same item when it is clean."""
-    found = list(dict.fromkeys([*_find(item.title), *_find(item.text), *_find(item.creator)]))
+    """The item as scorers may read it (every sentence aimed at the agent cut from every field a
+    platform wrote: title, text, creator and each string of its metadata, such as genres and
+    tags), and the names of what was found; the same item when it is clean."""
+    meta_found = [name for text in _meta_strings(item.meta) for name in _find(text)]
+    found = list(dict.fromkeys([*_find(item.title), *_find(item.text), *_find(item.creator), *meta_found]))
     if not found:
         return item, []
     view = replace(
@@ -144,5 +178,6 @@ def scoring_view(item: Item) -> tuple[Item, list[str]]:
         title=strip_injection(item.title) or "untitled",
         text=strip_injection(item.text),
         creator=strip_injection(item.creator),
+        meta=_strip_meta(item.meta) if meta_found else item.meta,
     )
     return view, found

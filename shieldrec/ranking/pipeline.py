@@ -16,7 +16,7 @@ import numpy as np
 
 from shieldrec.intent import Intent
 from shieldrec.items import HistoryEvent, Item, Preference
-from shieldrec.ranking import facts
+from shieldrec.ranking import explain, facts
 from shieldrec.ranking import features as F
 from shieldrec.ranking import labels as L
 from shieldrec.ranking.clean import sanitize_item
@@ -24,7 +24,7 @@ from shieldrec.ranking.constraints import parse_instruction, positive_text
 from shieldrec.ranking.diversity import NEAR_DUPLICATE, SIMILAR, mmr
 from shieldrec.ranking.embedder import Embedder
 from shieldrec.ranking.explain import choose_reasons
-from shieldrec.ranking.filters import SeenIndex, hard_filter
+from shieldrec.ranking.filters import SeenIndex, filter_candidates, standing_avoids
 from shieldrec.ranking.contribution import Contribution
 from shieldrec.ranking.fusion import Fused, fuse, run_scorers
 from shieldrec.ranking.injection import scoring_view
@@ -39,7 +39,7 @@ from shieldrec.ranking.semantic import (
 )
 from shieldrec.ranking.sponsorship import find_paid_markers, platform_says_sponsored
 from shieldrec.ranking.taste import Taste, read_taste, strength
-from shieldrec.ranking.types import Ranked, RankRequest, RankResult, Removed, Scorer
+from shieldrec.ranking.types import Check, Ranked, RankRequest, RankResult, Removed, Scorer
 from shieldrec.sanitize import clean_text
 from shieldrec.errors import ShieldRecError
 from shieldrec.settings import RankingSettings, Settings
@@ -71,6 +71,8 @@ class _Prepared:
     neutral: list[HistoryEvent] = field(default_factory=list)  # history that is neither liked nor disliked
     tags: list[tuple[str, ...]] = field(default_factory=list)
     liked_tags: list[tuple[str, ...]] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    unchecked: frozenset[str] = frozenset()  # ids of items a constraint could not be checked on
     texts: list[str] = field(default_factory=list)
 
 
@@ -126,10 +128,13 @@ class Pipeline:
         settings: Settings | None = None,
         scorers: Sequence[Scorer] = (),
         reorder: Reorder | None = None,
+        owner: int | None = None,
     ) -> Pipeline:
-        """The default pipeline: the user's settings, embeddings cached in their profile database."""
+        """The default pipeline: the user's settings, embeddings cached in their profile database
+        (recorded as `owner`'s, a profile id, so that forgetting it removes them)."""
         settings = settings or Settings.load()
-        embedder = Embedder(cache=store.embeddings if store is not None else None, device=settings.embedding_device)
+        cache = store.embeddings.owned_by(owner) if store is not None else None
+        embedder = Embedder(cache=cache, device=settings.embedding_device)
         return cls(settings.ranking, embedder, scorers=scorers, reorder=reorder)
 
     # -- public ---------------------------------------------------------------------------
@@ -180,14 +185,14 @@ class Pipeline:
         intent = req.intent if req.intent is not None else parse_instruction(instruction)
 
         seen = SeenIndex(history)
-        kept, removed = hard_filter(
+        done = filter_candidates(
             candidates, intent=intent, preferences=prefs, seen=seen, include_consumed=self.settings.include_consumed
         )
+        kept, removed = done.kept, done.removed
         shown = [candidates[i] for i in kept]
         views, labels, forced = [], [], []
         paid = np.zeros(len(shown), dtype=bool)
         injected = np.zeros(len(shown))
-        tags = [facts.genres(v) for v in shown]
         for j, item in enumerate(shown):
             view, attempts = scoring_view(item)
             views.append(view)
@@ -214,6 +219,11 @@ class Pipeline:
                 item_labels.append(L.NEW)
             labels.append(item_labels)
             forced.append(item_forced)
+        tags = [facts.genres(v) for v in views]  # as scorers may read them: injected tags cut
+        for j, item in enumerate(shown):
+            if thin := explain.thin_note(item, tags[j]):
+                forced[j].append(thin)
+            forced[j] += done.caveats.get(j, ())
 
         taste = read_taste(history)
         wants_features = features or self._learned() is not None
@@ -224,13 +234,15 @@ class Pipeline:
         avoids = [p for p in prefs if p.kind == "avoid"]
         # Said now, in so many words: twice the pull of a standing "avoid" preference.
         avoided: list[tuple[str, float, str]] = [(t, 2.0, f"you said no {t}") for t in intent.avoided if t]
-        avoided += [(p.value, p.weight, "which you avoid") for p in avoids if p.target == "topic"]
+        _, asked = standing_avoids(prefs, intent)  # "a horror movie" sets a standing "avoid horror" aside
+        avoided += [(p.value, p.weight, "which you avoid") for p in avoids if p.target == "topic" and p not in asked]
         view_request = replace(req, candidates=views, instruction=instruction, history=history,
                                preferences=prefs, intent=intent)
         prep = _Prepared(
             request=view_request, intent=intent, shown=shown, removed=removed, labels=labels, forced=forced,
             paid=paid, injected=injected, taste=taste, query=query, wanted=wanted, avoided=avoided,
-            likes=likes, avoids=avoids, neutral=neutral, tags=tags,
+            likes=likes, avoids=avoids, neutral=neutral, tags=tags, checks=done.checks,
+            unchecked=frozenset(shown[j].item_id for j in done.caveats),
         )
         if shown:
             prep.liked_tags = [facts.genres(it) for it in taste.liked_items]
@@ -273,7 +285,7 @@ class Pipeline:
     def _finish(self, p: _Prepared) -> RankResult:
         request, n = p.request, len(p.shown)
         if n == 0:
-            return RankResult(request.request_id, [], p.removed, p.intent)
+            return RankResult(request.request_id, [], p.removed, p.intent, p.checks)
         v = self._vectors(p)
         cands = v["cands"]
         views = request.candidates
@@ -320,7 +332,10 @@ class Pipeline:
             r.labels = list(dict.fromkeys([*p.labels[j], *(x for x in r.labels if x in L.ALL)]))
             r.item = p.shown[j]
             out.append(r)
-        return RankResult(request.request_id, out, p.removed, p.intent)
+        # What the user asked for is shown first where it could be checked ("for my 7-year-old": a
+        # film tagged Family before one whose metadata says nothing of who it suits).
+        out.sort(key=lambda r: r.item.item_id in p.unchecked)
+        return RankResult(request.request_id, out, p.removed, p.intent, p.checks)
 
     def _fused(self, p: _Prepared, v: dict[str, np.ndarray], penalties: dict[str, np.ndarray]) -> Fused:
         """The hand-set fusion: each signal times its weight in settings.weights."""
@@ -356,7 +371,7 @@ class Pipeline:
         x = F.compute(self._inputs(p, v, lexical.values, counts))
         parts = model.contributions(x, self.head)
         # Each group's part carries its own signal's reason. The learned like-versus-dislike part
-        # names nothing: the dislike rule below says "close to 'X', which you disliked" when it fires.
+        # names nothing: the dislike rule below names the disliked item when it fires.
         evidence = {
             "instruction": instruction_signal(cands, views, p.tags, query, p.wanted, v["wanted"]).reasons,
             "history": history_signal(cands, views, p.tags, p.taste, v["liked"], (), none).reasons,

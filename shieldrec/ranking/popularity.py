@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from shieldrec.items import Item
-from shieldrec.ranking import facts
+from shieldrec.ranking import explain, facts
 from shieldrec.ranking.contribution import Contribution
 from shieldrec.ranking.features import popularity_features
 
@@ -32,10 +32,6 @@ def popularity_signal(items: Sequence[Item], values: np.ndarray | None = None,
     values = np.asarray(values, dtype=np.float32)
     reasons = [""] * n
     for j, c in enumerate(counts):
-        if c is None:
-            continue
-        if values[j] >= 1.0:
-            reasons[j] = f"widely rated ({c:,.0f} public ratings)"
-        elif values[j] <= -1.0:
-            reasons[j] = f"demoted: few public ratings ({c:,.0f})"
+        if c is not None:
+            reasons[j] = explain.popularity(c, float(values[j]))
     return Contribution(values, reasons)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from shieldrec.items import Item, Preference
-from shieldrec.ranking import facts
+from shieldrec.ranking import evidence, explain, facts
 from shieldrec.ranking.contribution import Contribution
 from shieldrec.ranking.features import like_contrast
 from shieldrec.ranking.filters import phrase_in
@@ -23,6 +23,7 @@ SCALE = 2.5
 MAX_RATIO = 0.3  # history: 30% best single match, 70% weighted mean over everything liked
 EXACT_BONUS = 0.25  # a tag or title that names exactly what was asked for
 DISLIKE_MARGIN = 0.25  # a neighbourhood this much more disliked than usual is not yet evidence
+WORD_BONUS = 0.125  # the description says it in so many words: weaker, a plot can say "hopes" of anything
 TEXT_CHARS = 1200  # MiniLM reads 256 tokens; more text only costs hashing and tokenising
 
 
@@ -57,18 +58,23 @@ def instruction_signal(
     reasons = [""] * n
     best_phrase = np.argmax(_centered(cands @ wanted_vecs.T), axis=1) if len(wanted) else None
     for j, item in enumerate(items):
+        said = []  # each asked-for phrase the item's own metadata shows, in words
         for w in wanted:
             tag = facts.genre_match_any(w, tags[j])
             if tag or phrase_in(w, item.title) or (item.creator and phrase_in(w, item.creator)):
                 values[j] += EXACT_BONUS
-                reasons[j] = f"matches '{w}'" + (f" (tagged {tag})" if tag and tag.lower() != w.lower() else "")
-                break
+                said.append(explain.asked_match(item, w, tag))
+            elif word := evidence.mentions(item.text, w):
+                values[j] += WORD_BONUS
+                said.append(explain.asked_words(word, w))
+        if len(wanted) > 1 and len(said) == len(wanted):
+            values[j] += EXACT_BONUS  # shows everything asked for: "animated" and "about robots"
+        if said:
+            reasons[j] = "; ".join(said[:2])
         else:
-            if best_phrase is not None:
-                # Close in meaning only: "matches" is kept for a tag, title or creator that says it.
-                reasons[j] = f"close to '{wanted[best_phrase[j]]}', which you asked for"
-            elif query is not None:
-                reasons[j] = "fits what you asked for"
+            # Close in meaning only: "similar in description", never a quality it does not show.
+            closest = wanted[best_phrase[j]] if best_phrase is not None else None
+            reasons[j] = explain.asked_near(item, tags[j], closest)
     return Contribution(values, reasons)
 
 
@@ -89,7 +95,7 @@ def history_signal(
 
     def note(j: int, amount: float, reason: str) -> None:
         values[j] += amount
-        if amount > biggest[j]:
+        if reason and amount > biggest[j]:
             biggest[j] = amount
             reasons[j] = reason
 
@@ -104,14 +110,14 @@ def history_signal(
             ev = taste.liked[best[j]]
             values[j] += push[j]
             biggest[j] = max(float(push[j]), 0.0)
-            reasons[j] = f"close to '{ev.item.title}', {phrase(ev)}"
+            reasons[j] = explain.described_like(items[j], tags[j], ev.item.title, phrase(ev))
     topics = [p for p in likes if p.target == "topic"]
     if topics:
         fit = SCALE * _centered(cands @ like_vecs.T) * np.asarray([p.weight for p in topics], dtype=np.float32)
         top = np.argmax(fit, axis=1)
         for j in range(n):
             if fit[j, top[j]] > 0:
-                note(j, float(fit[j, top[j]]), f"fits your interest in '{topics[top[j]].value}'")
+                note(j, float(fit[j, top[j]]), explain.interest_near(items[j], tags[j], topics[top[j]].value))
     for j, item in enumerate(items):
         for p in likes:
             if p.target == "topic" and (tag := facts.genre_match(p.value, tags[j])):
@@ -143,7 +149,7 @@ def avoid_signal(
 
     def note(j: int, amount: float, reason: str) -> None:
         penalty[j] += amount
-        if amount > biggest[j]:
+        if reason and amount > biggest[j]:
             biggest[j] = amount
             reasons[j] = reason
 
@@ -157,7 +163,9 @@ def avoid_signal(
         over = SCALE * np.maximum(-contrast - DISLIKE_MARGIN, 0.0)
         for j in np.nonzero(over > 0)[0]:
             ev = taste.disliked[worst[j]]
-            note(int(j), float(over[j]), f"demoted: close to '{ev.item.title}', {phrase(ev)}")
+            how = phrase(ev)
+            note(int(j), float(over[j]), f"demoted: {r}" if (r := explain.described_like(
+                items[j], tags[j], ev.item.title, how)) else "")
     if avoided:
         close = SCALE * np.maximum(_centered(cands @ avoided_vecs.T), 0.0)
         for j in range(n):
@@ -169,7 +177,7 @@ def avoid_signal(
                 # Tags that do not name it are weak evidence against it; the text may still say it.
                 amount = float(close[j, k]) * weight * (0.5 if tags[j] else 1.0)
                 if amount > 0:
-                    note(j, amount, f"demoted: seems close to '{term}', {how}")
+                    note(j, amount, explain.avoided_near(items[j], tags[j], term, how))
     for j, item in enumerate(items):
         for p in avoids:
             if p.target == "creator" and item.creator and phrase_in(p.value, item.creator):

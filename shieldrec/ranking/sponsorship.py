@@ -34,6 +34,8 @@ MARKERS: dict[str, re.Pattern[str]] = {
         r"|(?i:\b(?:code|coupon)\s+\S{2,20}\s+(?:at\s+checkout\s+)?(?:for|to\s+get|and\s+(?:get|save))\s+\d{1,3}\s*%\s*off)"
     ),
     "affiliate link": re.compile(r"\baffiliate\s+(?:link|links|partner|commission)\b|\bas\s+an?\s+(?:amazon\s+)?associate\b|\b(?:we|i)\s+(?:may\s+)?(?:earn|receive|get)\s+(?:a\s+)?(?:small\s+)?(?:commission|fee|cut)\b|\bcommission\s+(?:on|from)\s+(?:qualifying\s+)?purchases\b", _F),
+    # A partner's offer in the item's own text: "get it with our partner, first month free".
+    "partner offer": re.compile(r"\b(?:get|buy|order|watch|stream|read|rent)\s+(?:it|this|one)\b[^.!?]{0,40}?\b(?:with|from|via|through|at)\s+our\s+partners?\b|\b(?:your\s+)?first\s+(?:month|week)\s+free\b", _F),
     "brought to you by": re.compile(r"\b(?:brought|presented)\s+to\s+you\s+by\b|\btoday'?s\s+sponsor\b|\bour\s+sponsors?\b", _F),
 }
 

@@ -27,6 +27,23 @@ class AuditEntry:
     duration_ms: float | None
     profile_id: int | None = None
 
+    def sent(self) -> str:
+        """What the request carried, in one line: its query parameters (and a note of a body)."""
+        query = self.params.get("query", {})
+        words = " ".join(f"{k}={v}" for k, v in query.items()) if isinstance(query, dict) else str(query)
+        return words + (" +body" if "body" in self.params else "")
+
+    def state(self) -> str:
+        """The status in one word: the HTTP status, "error", or "sent" (no answer yet)."""
+        return str(self.status) if self.status is not None else ("error" if self.error else "sent")
+
+    def outcome(self) -> str:
+        """What came of it, in words: status, bytes each way, time, error."""
+        parts = [f"status {self.state()}", f"{self.bytes_out:,} bytes out", f"{self.bytes_in or 0:,} bytes in"]
+        if self.duration_ms is not None:
+            parts.append(f"{self.duration_ms:.0f} ms")
+        return ", ".join(parts) + (f"; {self.error}" if self.error else "")
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "id": self.id,

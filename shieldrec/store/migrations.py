@@ -97,3 +97,105 @@ def m001_initial(db: Database) -> None:
         CREATE INDEX messages_conversation ON messages(conversation_id, id);
         """
     )
+
+
+@migrations(name="m002_keyed_embeddings")
+def m002_keyed_embeddings(db: Database) -> None:
+    # Entries were keyed by a plain sha256 of their text, which anyone holding the file could
+    # test a guess against; under the new keys they could never be found again anyway.
+    db.execute("DELETE FROM embeddings")
+    db.execute(
+        "CREATE TABLE embedding_owners ("
+        " profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,"
+        " model_id TEXT NOT NULL,"
+        " content_hash TEXT NOT NULL,"
+        " PRIMARY KEY (profile_id, model_id, content_hash)"
+        ") WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX embedding_owners_entry ON embedding_owners(model_id, content_hash)")
+    db.execute("CREATE TABLE store_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)")
+
+
+@migrations(name="m003_history_keys")
+def m003_history_keys(db: Database) -> None:
+    # What each feedback event is about (its tags and creator) and which way it counts, so that
+    # learning from a like reads an index of the events about the same things, not the history.
+    db.execute(
+        "CREATE TABLE history_keys ("
+        " event_id INTEGER NOT NULL REFERENCES history(id) ON DELETE CASCADE,"
+        " profile_id INTEGER NOT NULL,"
+        " target TEXT NOT NULL,"
+        " value TEXT NOT NULL,"
+        " item_id TEXT NOT NULL,"
+        " at REAL NOT NULL,"
+        " polarity INTEGER NOT NULL,"  # 1: the event counts for it, -1: against, 0: neither
+        " PRIMARY KEY (event_id, target, value)"
+        ") WITHOUT ROWID"
+    )
+    db.execute("CREATE INDEX history_keys_lookup ON history_keys(profile_id, target, value, item_id, at, polarity)")
+    db.execute("ALTER TABLE history ADD COLUMN keyed INTEGER NOT NULL DEFAULT 0")
+    db.execute("CREATE INDEX history_unkeyed ON history(profile_id) WHERE keyed = 0")
+
+
+@migrations(name="m005_watch_list")
+def m005_watch_list(db: Database) -> None:
+    """Items the user keeps for later: a snapshot of each, so the list outlives the platform's answer."""
+    db.executescript(
+        """
+        CREATE TABLE watch_list (
+            id INTEGER PRIMARY KEY,
+            profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+            item_id TEXT NOT NULL,
+            item TEXT NOT NULL,
+            instruction TEXT NOT NULL DEFAULT '',
+            added_at REAL NOT NULL,
+            UNIQUE (profile_id, item_id)
+        );
+        CREATE INDEX watch_list_profile ON watch_list(profile_id, added_at);
+        """
+    )
+
+
+@migrations(name="m006_disputed_reasons")
+def m006_disputed_reasons(db: Database) -> None:
+    """Reasons the user marked as wrong, with the item and the request they were given for."""
+    db.executescript(
+        """
+        CREATE TABLE disputed_reasons (
+            id INTEGER PRIMARY KEY,
+            profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+            item_id TEXT NOT NULL,
+            title TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            instruction TEXT NOT NULL DEFAULT '',
+            at REAL NOT NULL
+        );
+        CREATE INDEX disputed_reasons_profile ON disputed_reasons(profile_id, item_id);
+        """
+    )
+
+
+@migrations(name="m008_service_calls")
+def m008_service_calls(db: Database) -> None:
+    # Every call to `shieldrec serve`, refused ones included: who called, what, how big, the answer.
+    # Never a header's value (the token), never a body.
+    db.executescript(
+        """
+        CREATE TABLE service_calls (
+            id INTEGER PRIMARY KEY,
+            profile_id INTEGER REFERENCES profiles(id) ON DELETE CASCADE,
+            at REAL NOT NULL,
+            caller TEXT NOT NULL,
+            user_agent TEXT NOT NULL DEFAULT '',
+            method TEXT NOT NULL,
+            route TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            bytes_in INTEGER NOT NULL DEFAULT 0,
+            bytes_out INTEGER NOT NULL DEFAULT 0,
+            items INTEGER,
+            duration_ms REAL NOT NULL,
+            refused TEXT
+        );
+        CREATE INDEX service_calls_at ON service_calls(at);
+        """
+    )

@@ -3,18 +3,50 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 from sqlite_utils import Database
 
-from shieldrec.store.db import tx
-
 from shieldrec.errors import InvalidInput, ShieldRecError
+from shieldrec.store.db import tx
 
 # Keys a settings dict may never carry into the database: those go to the keyring.
 SECRET_KEYS = ("token", "api_key", "apikey", "password", "secret", "authorization", "bearer")
+# Query parameters that carry credentials ("key", "api_key", "access_token", "X-Amz-Signature"...).
+_CREDENTIAL_PARAM = re.compile(
+    r"^(?:.*[_.-])?(?:token|key|apikey|secret|password|passwd|pwd|auth|authorization|bearer|"
+    r"signature|sig|credential|credentials|session|sessionid|sid)$",
+    re.IGNORECASE,
+)
+
+
+def credential_in_url(url: str) -> str | None:
+    """What in `url` looks like a credential ("a password", "the 'api_key' parameter"), or None."""
+    try:
+        parts = urlsplit(url)
+        if parts.password is not None:
+            return "a user name and password"
+        if parts.username:
+            return "a user name (or a token in its place)"
+    except ValueError:
+        return None  # not a URL at all: the adapter's own checks say so
+    for name, _ in parse_qsl(parts.query, keep_blank_values=True):
+        if _CREDENTIAL_PARAM.match(name.strip()):
+            return f"the {name.strip()[:40]!r} parameter"
+    return None
+
+
+def token_in_url_message(platform: str, what: str) -> str:
+    name = platform or "NAME"
+    return (
+        f"{platform + ': ' if platform else ''}the URL carries {what}, which would be stored and audited "
+        f"with it. Tokens go to the system keyring, never into a URL: remove it, run "
+        f"`shieldrec platform login {name}`, and set auth=bearer (or auth=header with auth_header=...)"
+    )
 
 
 class PlatformNotFound(ShieldRecError):
@@ -33,12 +65,14 @@ class PlatformConfig:
         return {"name": self.name, "adapter": self.adapter, "settings": self.settings, "enabled": self.enabled}
 
 
-def check_no_secrets(settings: dict[str, Any]) -> None:
-    for key in settings:
+def check_no_secrets(settings: dict[str, Any], platform: str = "") -> None:
+    for key, value in settings.items():
         if any(s in key.lower() for s in SECRET_KEYS):
             raise InvalidInput(
                 f"setting {key!r} looks like a secret; store it with `shieldrec platform login` instead"
             )
+        if isinstance(value, str) and "://" in value and (what := credential_in_url(value)):
+            raise InvalidInput(token_in_url_message(platform, what))
 
 
 class PlatformConfigs:
@@ -59,7 +93,7 @@ class PlatformConfigs:
         raise PlatformNotFound(f"no platform named {name!r} in this profile")
 
     def save(self, profile_id: int, cfg: PlatformConfig) -> None:
-        check_no_secrets(cfg.settings)
+        check_no_secrets(cfg.settings, cfg.name)
         with tx(self.db):
             self.db.conn.execute(
                 "INSERT INTO platforms (profile_id, name, adapter, settings, enabled, created_at) "

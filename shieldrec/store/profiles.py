@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import heapq
 import json
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from shieldrec.errors import InvalidInput, ProfileExists, ProfileNotFound
+from shieldrec.errors import InvalidInput, ProfileExists, ProfileNotFound, ShieldRecError
 from shieldrec.items import HistoryEvent, Item, Preference
-from shieldrec.sanitize import clean_text
+from shieldrec.sanitize import clean_text, nesting_depth
 from shieldrec.store.audit import AuditLog
 from shieldrec.store.conversations import Conversations, Message
 from shieldrec.store.db import open_db, tx
-from shieldrec.store.embeddings import EmbeddingCache
+from shieldrec.store.disputes import Dispute, Disputes
+from shieldrec.store.embeddings import EmbeddingCache, install_key
+from shieldrec.store.later import LaterEntry, WatchList
 from shieldrec.store.platform_configs import PlatformConfig, PlatformConfigs
 
 EXPORT_FORMAT = "shieldrec-profile"
@@ -45,13 +49,21 @@ class Store:
     def __init__(self, path: Path | None = None) -> None:
         self.db = open_db(path)
         self.path = Path(self.db.conn.execute("PRAGMA database_list").fetchone()[2])
-        self.embeddings = EmbeddingCache(self.db)
+        try:
+            secret = install_key(self.path)
+        except OSError as exc:
+            self.db.close()
+            raise ShieldRecError(f"the embedding cache key beside {self.path} cannot be made: {exc}") from None
+        self.embeddings = EmbeddingCache(self.db, secret)
+        self.embeddings.check_key()
         self.audit = AuditLog(self.db)
         self.platforms = PlatformConfigs(self.db)
         self.conversations = Conversations(self.db)
+        self.later = WatchList(self.db)
+        self.disputes = Disputes(self.db)
 
     def close(self) -> None:
-        self.db.conn.close()
+        self.db.close()
 
     # -- profiles -------------------------------------------------------------------------
 
@@ -138,16 +150,24 @@ class Store:
 
     def history(self, profile: Profile, limit: int | None = None) -> list[HistoryEvent]:
         """Oldest first; with `limit`, the most recent `limit` events."""
-        sql = (
-            "SELECT id, item_id, title, text, creator, source, url, sponsored, meta, platforms, event, rating, "
-            "instruction, at FROM history WHERE profile_id = ? ORDER BY at DESC, id DESC"
+        if not limit:
+            return self._events(profile)
+        return self._events(
+            profile, "AND id IN (SELECT id FROM history WHERE profile_id = ? ORDER BY at DESC, id DESC LIMIT ?)",
+            [profile.id, limit],
         )
-        args: list[Any] = [profile.id]
-        if limit:
-            sql += " LIMIT ?"
-            args.append(limit)
-        rows = self.db.execute(sql, args).fetchall()
-        events = [
+
+    def history_since(self, profile: Profile, at: float) -> list[HistoryEvent]:
+        """The events at or after `at`, oldest first."""
+        return self._events(profile, "AND at >= ?", [at])
+
+    def _events(self, profile: Profile, where: str = "", args: list[Any] | None = None) -> list[HistoryEvent]:
+        rows = self.db.execute(
+            "SELECT id, item_id, title, text, creator, source, url, sponsored, meta, platforms, event, rating, "
+            f"instruction, at FROM history WHERE profile_id = ? {where} ORDER BY at, id",
+            [profile.id, *(args or [])],
+        ).fetchall()
+        return [
             HistoryEvent(
                 id=r[0],
                 item=Item(item_id=r[1], title=r[2], text=r[3], creator=r[4], source=r[5], url=r[6],
@@ -156,14 +176,70 @@ class Store:
             )
             for r in rows
         ]
-        events.reverse()
-        return events
+
+    def has_event(self, profile: Profile, event_id: int) -> bool:
+        row = self.db.execute("SELECT 1 FROM history WHERE id = ? AND profile_id = ?", [event_id, profile.id])
+        return row.fetchone() is not None
 
     def remove_event(self, profile: Profile, event_id: int) -> None:
         with tx(self.db):
             cur = self.db.conn.execute("DELETE FROM history WHERE id = ? AND profile_id = ?", (event_id, profile.id))
         if cur.rowcount == 0:
             raise InvalidInput(f"no history entry #{event_id} in profile {profile.name!r}")
+
+    # -- what events are about (for learning from feedback) -------------------------------
+
+    def index_history(self, profile: Profile, keys_of: Callable[[Item], Sequence[tuple[str, str]]]) -> int:
+        """Record what each event not indexed yet is about, `keys_of(item)` (new events, or all
+        of them once after an import); returns how many were indexed."""
+        rows = self.db.execute(
+            "SELECT id, item_id, title, creator, meta, event, rating, at FROM history "
+            "WHERE profile_id = ? AND keyed = 0",
+            [profile.id],
+        ).fetchall()
+        if not rows:
+            return 0
+        keyed = []
+        for event_id, item_id, title, creator, meta, event, rating, at in rows:
+            ev = HistoryEvent(Item(item_id=item_id, title=title, creator=creator, meta=json.loads(meta)), event, rating)
+            polarity = 1 if ev.positive else -1 if ev.negative else 0
+            keyed += [(event_id, profile.id, target, value, item_id, at, polarity)
+                      for target, value in dict.fromkeys(keys_of(ev.item))]
+        with tx(self.db):
+            # An event deleted meanwhile (an undo in another thread) is skipped, not an error.
+            self.db.conn.executemany(
+                "INSERT OR IGNORE INTO history_keys (event_id, profile_id, target, value, item_id, at, polarity) "
+                "SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7 WHERE EXISTS (SELECT 1 FROM history WHERE id = ?1)", keyed,
+            )
+            self.db.conn.executemany("UPDATE history SET keyed = 1 WHERE id = ?", [(r[0],) for r in rows])
+        return len(rows)
+
+    def feedback_about(self, profile: Profile, target: str, value: str,
+                       newest: int = 3) -> dict[int, tuple[int, list[HistoryEvent]]]:
+        """For polarity 1 (counts for) and -1 (against): how many items have that as their latest
+        feedback about (`target`, `value`), and the newest `newest` of those events (their
+        items carry only id and title)."""
+        latest = self.db.execute(
+            # SQLite takes the bare columns from the row that holds MAX(at): each item's latest.
+            "SELECT polarity, event_id, MAX(at) FROM history_keys "
+            "WHERE profile_id = ? AND target = ? AND value = ? AND polarity != 0 GROUP BY item_id",
+            [profile.id, target, value],
+        ).fetchall()
+        out: dict[int, tuple[int, list[HistoryEvent]]] = {}
+        for polarity in (1, -1):
+            picked = [(at, event_id) for p, event_id, at in latest if p == polarity]
+            out[polarity] = (len(picked), self._events_by_id([i for _, i in heapq.nlargest(newest, picked)]))
+        return out
+
+    def _events_by_id(self, ids: list[int]) -> list[HistoryEvent]:
+        if not ids:
+            return []
+        rows = self.db.execute(
+            f"SELECT id, item_id, title, event, rating, at FROM history WHERE id IN ({','.join('?' * len(ids))})", ids,
+        ).fetchall()
+        found = {r[0]: HistoryEvent(id=r[0], item=Item(item_id=r[1], title=r[2]), event=r[3], rating=r[4], at=r[5])
+                 for r in rows}
+        return [found[i] for i in ids if i in found]
 
     # -- export / import / forget ---------------------------------------------------------
 
@@ -184,6 +260,8 @@ class Store:
             "history": [x.to_dict() for x in self.history(p)],
             "platforms": [c.to_dict() for c in self.platforms.list(p.id)],
             "conversations": conversations,
+            "later": [e.to_dict() for e in reversed(self.later.list(p.id))],
+            "disputed_reasons": [d.to_dict() for d in reversed(self.disputes.list(p.id))],
         }
 
     def import_profile(self, data: Any, *, name: str | None = None, replace: bool = False) -> Profile:
@@ -216,6 +294,10 @@ class Store:
                     "UPDATE conversations SET started_at = ?, updated_at = ?, title = ? WHERE id = ?",
                     (conv["started_at"], conv["updated_at"], conv["title"], cid),
                 )
+            for entry in parsed["later"]:
+                self.later.add(p.id, entry)
+            for dispute in parsed["disputed_reasons"]:
+                self.disputes.add(p.id, dispute)
         return p
 
     def forget(self, name: str) -> None:
@@ -224,6 +306,7 @@ class Store:
         texts = _profile_texts(self.export_profile(name))
         with self.db.lock:  # type: ignore[attr-defined]
             with tx(self.db):
+                self.embeddings.delete_owned(p.id)
                 self.db.conn.execute("DELETE FROM profiles WHERE id = ?", [p.id])
                 self.embeddings.delete_texts(texts)
             self.db.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -241,35 +324,54 @@ def _profile_texts(doc: dict[str, Any]) -> list[str]:
         out += [item.title, item.text, item.content, ev["instruction"]]
     for conv in doc["conversations"]:
         out += [m["content"] for m in conv["messages"]]
+    for entry in doc.get("later", []):
+        item = Item(**entry["item"])
+        out += [item.title, item.text, item.content]
     return [t for t in out if t]
+
+
+MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_DEPTH = 32  # a profile nests a handful of levels; a message payload a few more
 
 
 def load_profile_file(path: Path) -> dict[str, Any]:
     """Read a profile file (TOML or JSON) a user wants to import."""
-    import tomllib
-
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from exc
-    if len(raw) > 50 * 1024 * 1024:
-        raise InvalidInput(f"{path} is larger than 50 MB; that is not a profile")
+    return parse_profile_bytes(raw, "toml" if path.suffix.lower() == ".toml" else "json", str(path))
+
+
+def parse_profile_bytes(raw: bytes, kind: str, where: str) -> Any:
+    """A profile document from the bytes of a file or standard input (`kind`: json or toml);
+    every way it can be unreadable is an InvalidInput naming `where`."""
+    import tomllib
+
+    if len(raw) > MAX_FILE_BYTES:
+        raise InvalidInput(f"{where} is larger than 50 MB; that is not a profile")
     try:
         text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise InvalidInput(f"{path} is not UTF-8 text") from exc
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{where} is not UTF-8 text") from None
     try:
-        if path.suffix.lower() == ".toml":
-            return tomllib.loads(text)
-        return json.loads(text)
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"{path} is not valid {path.suffix.lstrip('.').upper() or 'JSON'}: {exc}") from exc
+        data = tomllib.loads(text) if kind == "toml" else json.loads(text)
+    except RecursionError:
+        raise InvalidInput(f"{where} is nested too deeply to be a profile") from None
+    except (tomllib.TOMLDecodeError, ValueError) as exc:
+        raise InvalidInput(f"{where} is not valid {kind.upper()}: {clean_text(str(exc), 200)}") from None
+    if nesting_depth(data, MAX_DEPTH) > MAX_DEPTH:
+        raise InvalidInput(f"{where} is nested too deeply to be a profile (more than {MAX_DEPTH} levels)")
+    return data
 
 
 def parse_profile_document(data: Any) -> dict[str, Any]:
     """Check a whole profile document; raise InvalidInput naming the first bad entry."""
     if not isinstance(data, dict):
         raise InvalidInput("a profile document must be an object")
+    if nesting_depth(data, MAX_DEPTH) > MAX_DEPTH:
+        raise InvalidInput(f"the profile is nested too deeply (more than {MAX_DEPTH} levels)")
     fmt = data.get("format", EXPORT_FORMAT)
     if fmt != EXPORT_FORMAT:
         raise InvalidInput(f"not a ShieldRec profile (format {fmt!r})")
@@ -336,4 +438,6 @@ def parse_profile_document(data: Any) -> dict[str, Any]:
         "history": each("history", HistoryEvent.from_untrusted),
         "platforms": each("platforms", platform),
         "conversations": each("conversations", conversation),
+        "later": each("later", LaterEntry.from_untrusted),
+        "disputed_reasons": each("disputed_reasons", Dispute.from_untrusted),
     }

@@ -31,6 +31,7 @@ from shieldrec.tui.screens.chat import ChatScreen
 
 if TYPE_CHECKING:
     from shieldrec.agent import AgentSession
+    from shieldrec.items import Item
     from shieldrec.platforms.demo_server import DemoServer
     from shieldrec.ranking import Embedder
     from shieldrec.store import Profile, Store
@@ -90,7 +91,8 @@ class ShieldRecApp(App[None]):
         self.profile: Profile | None = None
         self.session: AgentSession | None = None
         self.opening = True
-        self.keymap: dict[str, str] = {}
+        self.keymap, self.unknown_keys = keys.check_keymap(dict(self.settings.tui.keys))
+        self.demo_names: set[str] = set()  # the profile's platforms served by the demo platform
         self.chat = ChatScreen()
         self.first_paint: float | None = None
 
@@ -142,11 +144,9 @@ class ShieldRecApp(App[None]):
             self.save_settings(quiet=True)
 
     def _apply_keymap(self) -> None:
-        good, unknown = keys.check_keymap(dict(self.settings.tui.keys))
-        self.keymap = good
-        self.set_keymap(good)
-        if unknown:
-            self.tell("config.toml [tui.keys] names bindings that do not exist: " + ", ".join(unknown)
+        self.set_keymap(self.keymap)
+        if self.unknown_keys:
+            self.tell("config.toml [tui.keys] names bindings that do not exist: " + ", ".join(self.unknown_keys)
                       + ". Press F1 to see every binding id.", "warning", timeout=10)
 
     def save_settings(self, *, quiet: bool = False) -> bool:
@@ -222,18 +222,23 @@ class ShieldRecApp(App[None]):
 
     def _start(self, profile: Profile) -> None:
         from shieldrec.agent import AgentSession
-        from shieldrec.platforms.demo import ensure_demo_platform, uses_demo_platform
+        from shieldrec.platforms.demo import ensure_demo_platform, start_demo_server, uses_demo_platform
 
         assert self.store is not None
         self.profile = profile
         session = AgentSession(self.store, profile, self.settings, embedder=self.embedder, timeout=self.timeout)
         if self._demo_arg is not False and self.demo is None and uses_demo_platform(self.store, profile):
-            from shieldrec.platforms.demo_server import DemoServer
-
             server = self._demo_arg if not isinstance(self._demo_arg, (bool, type(None))) else None
             self._own_demo = server is None
             try:
-                self.demo = ensure_demo_platform(self.store, profile, server or DemoServer())
+                if server is None:
+                    server, moved = start_demo_server(self.settings.tui.demo_port)
+                    if moved:
+                        self._ui(self.tell, f"Port {self.settings.tui.demo_port} is taken, so the demo platform "
+                                              f"runs at {server.url} this time; links from earlier "
+                                              "conversations still open (they are pointed at it).", "warning")
+                self.demo = ensure_demo_platform(self.store, profile, server)
+                self.demo_names = {c.name for c in self.store.platforms.list(profile.id) if c.adapter == "demo"}
             except OSError as exc:
                 self._ui(self.tell, f"The demo platform could not start ({exc}); other platforms "
                                       "still work. See `shieldrec demo-platform --help`.", "warning")
@@ -299,13 +304,18 @@ class ShieldRecApp(App[None]):
                                   "Ranking goes on without it.", "warning", 10)
             return
         session.scorers, session.reorder, session.intent_parser = hooks.scorers, hooks.reorder, hooks.intent_parser
-        session.explain = hooks.explain
+        session.explain, session.model_stops = hooks.explain, hooks.stops
+        hooks.follow(lambda text: self._ui(self.status, "llm", text, False),
+                     lambda text: self._ui(self.tell, text, "warning", 10))
         self._ui(self.status, "llm", hooks.note, False)
 
     def unload_llm(self) -> None:
+        from shieldrec.tui import llm
+
         if self.session is not None:
             self.session.scorers, self.session.reorder, self.session.intent_parser = [], None, None
             self.session.explain = None
+        llm.unload()
         self.status("llm", "", False)
 
     # -- shared helpers for screens -------------------------------------------------------
@@ -326,6 +336,15 @@ class ShieldRecApp(App[None]):
             self.tell(f"No graphical browser here, so the link was copied to the clipboard: {url}")
             return
         webbrowser.open(url, new=2)
+
+    def resolve_link(self, item: Item) -> str:
+        """An item's link as it works now: a demo item saved while the demo platform ran on another
+        port points at where it runs today."""
+        from shieldrec.platforms.demo import relink
+
+        if self.demo is None or not item.url or not ({*item.platforms, item.source} & self.demo_names):
+            return item.url
+        return relink(item.url, self.demo.url)
 
     def open_url(self, url: str, title: str) -> None:
         if not url:

@@ -67,14 +67,31 @@ def commands(app: ShieldRecApp, screen: Screen[Any]) -> Iterator[SystemCommand]:
                     await result
             return run
 
+        def newest(then: Callable[[Any], Any]) -> Callable[[], Any]:
+            def run() -> Any:
+                view = chat._target_view()
+                if view is None:
+                    app.tell("Nothing asked yet.")
+                    return None
+                return then(view)
+            return run
+
         yield SystemCommand("Chat: new conversation", hint("chat.new", "Start afresh (the current one is saved)"),
                             in_chat(chat.action_new_conversation))
-        yield SystemCommand("Chat: resume a conversation", hint("chat.resume", "Pick a saved conversation"),
+        yield SystemCommand("Chat: saved conversations", hint("chat.resume", "Resume, rename, delete or search them"),
                             in_chat(chat.action_conversations))
         yield SystemCommand("Chat: undo the last feedback", hint("chat.undo", "Take back a like, dislike or block"),
                             in_chat(chat.action_undo))
         yield SystemCommand("Chat: show what was removed", hint("chat.removed", "What the shield kept out, and why"),
                             in_chat(chat.action_show_removed))
+        yield SystemCommand("Chat: save or copy the answer", hint("chat.export", "As Markdown or JSON"),
+                            in_chat(chat.action_export))
+        yield SystemCommand("Chat: compact answers on/off", hint("chat.compact", "One line per pick"),
+                            in_chat(chat.action_compact))
+        yield SystemCommand("Chat: show more picks", hint("card.more", "The next page of the newest answer"),
+                            in_chat(newest(chat.more)))
+        yield SystemCommand("Chat: sort or filter the answer", hint("card.view", "By year, title, kind, platform"),
+                            in_chat(newest(chat.choose_view)))
         for group in SCREEN_GROUPS:
             title, group_keys = keys.GROUPS[group]
             for k in group_keys:

@@ -28,31 +28,48 @@ class Key:
 
 
 GROUPS: dict[str, tuple[str, tuple[Key, ...]]] = {
+    # The function keys show on their own bar on every screen (FunctionKeys), not in the footer.
     "app": ("Everywhere", (
-        Key("app.help", "f1,question_mark", "help", "Help"),
-        Key("app.chat", "f2", "show('chat')", "Chat"),
-        Key("app.profile", "f3", "show('profile')", "Profile"),
-        Key("app.platforms", "f4", "show('platforms')", "Platforms"),
-        Key("app.audit", "f5", "show('audit')", "Audit"),
-        Key("app.settings", "f6", "show('settings')", "Settings"),
+        Key("app.help", "f1,question_mark", "help", "Help", show=False),
+        Key("app.chat", "f2", "show('chat')", "Chat", show=False),
+        Key("app.profile", "f3", "show('profile')", "Profile", show=False),
+        Key("app.platforms", "f4", "show('platforms')", "Platforms", show=False),
+        Key("app.audit", "f5", "show('audit')", "Audit", show=False),
+        Key("app.settings", "f6", "show('settings')", "Settings", show=False),
         Key("app.palette", "ctrl+p", "command_palette", "Commands", show=False),
         Key("app.quit", "ctrl+q", "quit", "Quit", show=False, priority=True),
     )),
     "chat": ("Chat", (
         Key("chat.undo", "ctrl+z", "undo", "Undo"),
         Key("chat.new", "ctrl+n", "new_conversation", "New chat"),
-        Key("chat.resume", "ctrl+r", "conversations", "Resume"),
+        Key("chat.resume", "ctrl+r", "conversations", "Chats"),
+        Key("chat.export", "ctrl+s", "export", "Save answer"),
+        Key("chat.compact", "ctrl+t", "compact", "Compact"),
         Key("chat.removed", "ctrl+o", "show_removed", "Removed", show=False),
         Key("chat.input", "escape", "focus_input", "Type", show=False),
+    )),
+    "input": ("The request line", (
+        Key("input.earlier", "up", "history(-1)", "Earlier request", show=False),
+        Key("input.later", "down", "history(1)", "Later request, then the results", show=False),
     )),
     "card": ("A result card (focus it with ↓ or the mouse)", (
         Key("card.like", "l", "like", "Like"),
         Key("card.dislike", "d", "dislike", "Dislike"),
         Key("card.not_now", "n", "not_now", "Not now"),
+        Key("card.later", "w", "later", "Later"),
         Key("card.block_creator", "b", "block('creator')", "Block creator"),
         Key("card.block_topic", "t", "block('topic')", "Block topic"),
         Key("card.block_source", "s", "block('source')", "Block source"),
-        Key("card.open", "o", "open", "Open link"),
+        Key("card.open", "o", "open", "Open"),
+        # The answer's own buttons say "show more"; F1 lists both.
+        Key("card.more", "m", "more", "More", show=False),
+        Key("card.view", "v", "view", "Sort/filter", show=False),
+        Key("card.dispute", "x", "dispute", "Wrong reason", show=False),
+        Key("card.rate_1", "1", "rate(1)", "Rate 1 of 5", show=False),
+        Key("card.rate_2", "2", "rate(2)", "Rate 2 of 5", show=False),
+        Key("card.rate_3", "3", "rate(3)", "Rate 3 of 5", show=False),
+        Key("card.rate_4", "4", "rate(4)", "Rate 4 of 5", show=False),
+        Key("card.rate_5", "5", "rate(5)", "Rate 5 of 5", show=False),
         Key("card.copy", "c", "copy", "Copy", show=False),
         Key("card.undo", "u", "undo", "Undo", show=False),
         Key("card.details", "enter,space", "details", "Details", show=False),
@@ -64,6 +81,7 @@ GROUPS: dict[str, tuple[str, tuple[Key, ...]]] = {
         Key("profile.add", "a", "add", "Add"),
         Key("profile.edit", "e", "edit", "Edit"),
         Key("profile.delete", "x,delete", "delete", "Delete"),
+        Key("profile.undo", "ctrl+z,u", "undo", "Undo"),
         Key("profile.export", "ctrl+e", "export", "Export"),
         Key("profile.forget", "ctrl+f", "forget", "Forget all"),
         Key("profile.refresh", "ctrl+l", "reload", "Refresh", show=False),
@@ -86,7 +104,15 @@ GROUPS: dict[str, tuple[str, tuple[Key, ...]]] = {
     "dialog": ("Dialogs", (
         Key("dialog.close", "escape", "dismiss_none", "Close"),
     )),
+    "conversations": ("Saved conversations (Ctrl+R)", (
+        Key("conversations.open", "enter", "open", "Open"),
+        Key("conversations.rename", "r,ctrl+t", "rename", "Rename"),
+        Key("conversations.delete", "x,delete", "delete", "Delete"),
+    )),
 }
+
+# The screens the function-key bar names, in order (their ids are app.<name>).
+SCREENS = ("help", "chat", "profile", "platforms", "audit", "settings")
 
 ALL_IDS = frozenset(k.id for _, keys in GROUPS.values() for k in keys)
 
@@ -104,11 +130,13 @@ def effective(key: Key, keymap: dict[str, str]) -> str:
 def display(keys: str) -> str:
     """'f1,question_mark' -> 'F1 / ?' for the help screen."""
     names = {"question_mark": "?", "slash": "/", "space": "Space", "escape": "Esc", "enter": "Enter",
-             "delete": "Del", "down": "↓", "up": "↑", "plus": "+", "minus": "-"}
+             "delete": "Del", "down": "↓", "up": "↑", "plus": "+", "minus": "-", "tab": "Tab"}
     out = []
     for k in keys.split(","):
         k = k.strip()
         parts = [names.get(p, p.upper() if p.startswith("f") and p[1:].isdigit() else p) for p in k.split("+")]
+        if len(parts) > 1 and len(parts[-1]) == 1:
+            parts[-1] = parts[-1].upper()  # Ctrl+Q, as keyboards print it
         out.append("+".join(p.capitalize() if p in ("ctrl", "shift", "alt") else p for p in parts))
     return " / ".join(out)
 

@@ -326,3 +326,17 @@ def test_the_readme_example_for_maya(profiles_dir: Path) -> None:
     # The two films made for maya's taste lead; the paid placements trail every honest book.
     assert set(order["evening-film"][:2]) == {"movie-b", "movie-d"}
     assert order["train-reading"][-1] == "book-c"
+
+
+def test_a_limit_the_candidates_cannot_show_is_named_in_the_output() -> None:
+    timed = movie(0, meta={"genres": ["Science Fiction"], "runtime_minutes": 169})
+    res = rerank("--input", "-", stdin=jsonl(
+        {"request_id": "length", "instruction": "something hopeful under 2 hours", "candidates": [timed, movie(2)]},
+        {"request_id": "plain", "instruction": "something hopeful", "candidates": [movie(0), movie(2)]},
+    ))
+    assert res.exit_code == 0, res.output
+    length, plain = results(res.stdout)
+    assert length["removed"] == [{"item_id": "m1", "reason": "removed: 169 min, longer than the 120 you asked for"}]
+    assert length["notes"] == ["'under 120 minutes' could not be checked for 1 of 2 candidates "
+                               "(no running time known); those were kept"]
+    assert "notes" not in plain  # nothing to say: the key stays out

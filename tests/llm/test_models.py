@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from shieldrec.llm.models import (
     sha256_of,
     verify_bundled,
 )
+from shieldrec.llm.system import cpu_flags, describe_repacking, has_amx
 from shieldrec.settings import Settings
 
 pytestmark = pytest.mark.llm
@@ -119,9 +121,10 @@ def test_models_use_validates_and_saves_the_choice(bundled_gguf: Path, tmp_path:
     res = runner.invoke(cli, ["models", "list", "--json"])
     assert res.exit_code == 0, res.output
     rows = json.loads(res.output)
-    assert [r["source"] for r in rows] == ["bundled", "configured"]
-    assert rows[1]["in_use"] and rows[1]["chat_template"] is False and rows[1]["quantization"] == "Q4_K_M"
-    assert rows[1]["runs_on"].startswith(("CPU", "GPU"))
+    assert [r["source"] for r in rows] == ["bundled", "smollm2", "configured"]
+    assert rows[2]["in_use"] and rows[2]["chat_template"] is False and rows[2]["quantization"] == "Q4_K_M"
+    assert rows[2]["runs_on"].startswith(("CPU", "GPU"))
+    assert rows[1]["chat_template"] is True and rows[1]["name"] == "SmolLM2 135M Instruct" and not rows[1]["in_use"]
 
     res = runner.invoke(cli, ["models", "use", "bundled"])
     assert res.exit_code == 0, res.output
@@ -133,12 +136,44 @@ def test_models_info_names_size_quantization_context_template_and_device(bundled
     _install(bundled_gguf)
     res = CliRunner().invoke(cli, ["models", "info"])
     assert res.exit_code == 0, res.output
-    for expected in ("Gemma 3 270m (in use)", "253.1 MB", "Q4_K_M", "32,768 tokens", "chat template   no",
-                     "runs on", "base model"):
+    for expected in ("Gemma 3 270m (in use)", "253.1 MB", "Q4_K_M", "32,768 tokens", "runs on", "base model"):
         assert expected in res.output
+    assert re.search(r"chat template\s+no", res.output)
     res = CliRunner().invoke(cli, ["models", "info", "--json", str(bundled_gguf)])
     info = json.loads(res.output)
     assert info["capabilities"] == ["likelihood scoring"] and info["context_length"] == 32768
+
+
+def test_models_info_shows_what_llama_cpp_sees_and_whether_weights_are_repacked() -> None:
+    flags = cpu_flags()
+    res = CliRunner().invoke(cli, ["models", "info", "smollm2"])
+    assert res.exit_code == 0, res.output
+    assert "SmolLM2 135M Instruct" in res.output and "listwise re-ranking" in res.output
+    assert re.search(r"weight repacking\s+off \(the default", res.output)
+    assert re.search(r"CPU flags\s+" + re.escape(" ".join(flags)), res.output)
+    assert re.search(r"llama\.cpp\s+llama-cpp-python \d+\.\d+\.\d+: CPU : ", res.output)  # llama.cpp's own words
+    settings = Settings()
+    settings.llm.repack_weights = True
+    settings.save()
+    info = json.loads(CliRunner().invoke(cli, ["models", "info", "--json"]).output)
+    assert info["repack_weights"] is True and info["repacking"].startswith("on ([llm] repack_weights = true)")
+    assert info["cpu_flags"] == flags and info["repack_controllable"] is True
+    assert "REPACK" in info["llama_cpp_system_info"] or "CPU" in info["llama_cpp_system_info"]
+
+
+def test_cpu_flags_are_read_from_proc_cpuinfo(tmp_path: Path) -> None:
+    fake = tmp_path / "cpuinfo"
+    fake.write_text("processor\t: 0\nflags\t\t: fpu sse2 avx2 fma avx512f avx512_vnni amx_tile amx_int8 amx_bf16\n")
+    assert cpu_flags(fake) == ["amx_bf16", "amx_int8", "amx_tile", "avx2", "avx512_vnni", "avx512f", "fma"]
+    assert has_amx(cpu_flags(fake)) and "known to crash" in describe_repacking(True, cpu_flags(fake))
+    assert cpu_flags(tmp_path / "missing") == []
+
+
+def test_models_use_smollm2_picks_the_packaged_chat_model() -> None:
+    res = CliRunner().invoke(cli, ["models", "use", "smollm2", "--check"])
+    assert res.exit_code == 0, res.output
+    assert Settings.load().llm.model == "smollm2"
+    assert "SmolLM2 135M Instruct" in res.output and "instruction parsing" in res.output
 
 
 def test_models_assemble_builds_the_bundled_model() -> None:

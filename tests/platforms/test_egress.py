@@ -28,7 +28,7 @@ async def ask(store: Store, url: str, **settings: object) -> list:
     [
         ("not-json", "p: the answer is not JSON (text/html; it starts with '<!doctype html>"),
         ("deep", "p: the JSON answer is nested too deeply (more than 20 levels)"),
-        ("wrong-types", "p: no usable item in the answer; item 1: 'id' (at 'id') should be text or a number, got an object"),
+        ("wrong-types", "p: no usable item in the answer; item 1: 'id' (at 'id') should be text or a whole number, got an object"),
         ("error", "p: the platform answered HTTP 500"),
     ],
 )

@@ -131,3 +131,24 @@ def test_demo_platform_reports_a_busy_port(catalog: Catalog) -> None:
     with DemoServer(catalog=catalog) as busy:
         code, out = run("demo-platform", "--port", str(busy.port))
     assert code == 1 and f"cannot listen on 127.0.0.1:{busy.port}" in out
+
+
+def test_plan_shows_what_would_be_sent_and_sends_nothing(demo: DemoServer) -> None:
+    code, out = run("platform", "plan", "a book for Zorbulonne who turns 40, something with dragons")
+    assert code == 0 and "sent: 'dragons'" in out and "kind: book" in out
+    code, out = run("platform", "plan", "para mi hija Ximenorra, dinosaurios", "--json")
+    assert code == 0 and json.loads(out) == {"text": "dinosaurios", "limit": 20, "kind": ""}
+    assert demo.request_log == []
+
+
+def test_review_mode_ask_lets_the_user_edit_or_cancel_before_anything_goes(demo: DemoServer,
+                                                                          profiles_dir: Path) -> None:
+    assert run("profile", "import", str(profiles_dir / "maya.toml"))[0] == 0
+    assert run("platform", "add", "films", "--adapter", "demo", "--set", f"base_url={demo.url}")[0] == 0
+    assert run("platform", "review")[1].strip() == "query review: show"
+    assert run("platform", "review", "ask")[1].strip() == "query review: ask"
+    code, out = run("platform", "test", "films", "hopeful robots for my son", input="gentle robots\n")
+    assert code == 0 and "About to send 'hopeful robots' to films" in out
+    assert [e["query"]["q"] for e in demo.request_log] == ["gentle robots"]
+    result = CliRunner().invoke(cli, ["platform", "test", "films", "space"], input="")
+    assert result.exit_code != 0 and len(demo.request_log) == 1  # cancelled: nothing more was sent

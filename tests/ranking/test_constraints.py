@@ -104,3 +104,22 @@ def test_parser_is_robust_to_hostile_and_empty_input() -> None:
     first = parse_instruction("no horror")
     first.avoided.append("romance")
     assert parse_instruction("no horror").avoided == ["horror"]
+
+
+@pytest.mark.parametrize("text, age, words", [
+    ("a hopeful book to read with my daughter who is 9", 9, "a 9-year-old"),
+    ("something for my 7-year-old, no monsters", 7, "a 7-year-old"),
+    ("a movie for my 12 year old son and me", 12, "a 12-year-old"),
+    ("a film for the kids", 8, "children"),
+    ("a book for teenagers", 13, "teenagers"),
+    ("a film under 9 minutes", None, ""),  # a length, not an age
+    ("a documentary from 1999", None, ""),
+])
+def test_who_it_is_for_is_read_as_an_age(text: str, age: int | None, words: str) -> None:
+    intent = parse_instruction(text)
+    assert (intent.audience_age, intent.audience) == (age, words)
+    assert str(age) not in intent.public_query.split() if age else True
+
+
+def test_about_splits_what_is_asked_for() -> None:
+    assert parse_instruction("an animated movie about robots").wanted == ["animated", "robots"]

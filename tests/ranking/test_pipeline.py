@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable
 from pathlib import Path
 
@@ -95,22 +97,41 @@ def test_no_horror_removes_tagged_horror_and_pushes_down_untagged_horror(pipelin
     assert all("you said no horror" in r.reason for r in tagged.removed)
     assert not any("Horror" in r.item.meta["genres"] for r in tagged.ranking)
 
-    # Without tags only the text can tell: horror goes down, not out.
+    # Without tags only the text can tell: a plot that says it in so many words goes out, naming
+    # them; the rest of the horror goes down, not out.
     untagged = pipeline.rank(RankRequest(candidates=[movie(i, genres=False) for i in HORROR + OTHERS],
                                          instruction="something fun, no horror"))
-    assert not untagged.removed
+    for r in untagged.removed:
+        assert r.item.item_id in {f"movie-{i}" for i in HORROR}
+        assert r.reason.startswith("removed: its description mentions '") and "(you said no horror)" in r.reason
+        words = re.findall(r"'([^']+)'", r.reason)
+        assert words and all(w in r.item.text.lower() for w in words)
     pos = positions(untagged)
-    horror = sorted(pos[f"movie-{i}"] for i in HORROR)
+    horror = sorted(pos[f"movie-{i}"] for i in HORROR if f"movie-{i}" in pos)
     others = sorted(pos[f"movie-{i}"] for i in OTHERS)
     assert sum(horror) / len(horror) > sum(others) / len(others) + 3
     assert min(horror) >= 4  # the top four are all safe
     baseline = positions(pipeline.rank(RankRequest(candidates=[movie(i, genres=False) for i in HORROR + OTHERS],
                                                    instruction="something fun")))
-    assert sum(pos[f"movie-{i}"] for i in HORROR) > sum(baseline[f"movie-{i}"] for i in HORROR)
+    assert sum(pos[f"movie-{i}"] for i in HORROR if f"movie-{i}" in pos) > sum(
+        baseline[f"movie-{i}"] for i in HORROR if f"movie-{i}" in pos)
 
 
-def test_avoid_preference_demotes_tagged_items_below_the_rest(pipeline: Pipeline) -> None:
+def test_stated_avoid_keeps_tagged_items_out_unless_the_request_asks_for_them(pipeline: Pipeline) -> None:
     prefs = [Preference(kind="avoid", target="topic", value="horror")]
+    result = pipeline.rank(RankRequest(candidates=[movie(i) for i in HORROR[:3] + OTHERS], preferences=prefs))
+    assert {r.item.item_id: r.reason for r in result.removed} == {
+        f"movie-{i}": f"removed: tagged {next(g for g in movie(i).meta['genres'] if 'Horror' in g)} (you avoid horror)"
+        for i in HORROR[:3]}
+    assert not result.notes  # every candidate carries tags: the avoid was checked on all of them
+    asked = pipeline.rank(RankRequest(candidates=[movie(i) for i in HORROR[:3] + OTHERS], preferences=prefs,
+                                      instruction="a horror film"))
+    assert not asked.removed and asked.notes == ["'you avoid horror' set aside: you asked for horror this time"]
+    assert positions(asked)[f"movie-{HORROR[0]}"] < len(OTHERS)
+
+
+def test_learned_avoid_demotes_tagged_items_below_the_rest(pipeline: Pipeline) -> None:
+    prefs = [Preference(kind="avoid", target="topic", value="horror", origin="learned")]
     result = pipeline.rank(RankRequest(candidates=[movie(i) for i in HORROR[:3] + OTHERS], preferences=prefs))
     pos = positions(result)
     assert min(pos[f"movie-{i}"] for i in HORROR[:3]) > max(pos[f"movie-{i}"] for i in OTHERS[:6])
@@ -191,8 +212,9 @@ def test_reasons_name_the_liked_title_and_the_asked_phrase(pipeline: Pipeline) -
     result = pipeline.rank(RankRequest(candidates=[movie(i) for i in [2380, 1824, 3082, 3657, 4718]],
                                        history=history, instruction="a funny comedy"))
     reasons = {r.item.title: r.reasons for r in result.ranking}
-    assert "close to 'Star Wars Episode II: Attack of the Clones', which you liked" in reasons["Star Wars: The Clone Wars"]
-    assert any(x.startswith("matches 'funny comedy'") for x in reasons["Up the Chastity Belt"])
+    assert ("similar in description to 'Star Wars Episode II: Attack of the Clones', which you liked"
+            in reasons["Star Wars: The Clone Wars"])
+    assert any(x.startswith("tagged Comedy (you asked for 'funny comedy')") for x in reasons["Up the Chastity Belt"])
     for r in result.ranking:
         assert 1 <= len(r.reasons) <= 3
         assert NEW in r.labels

@@ -21,6 +21,8 @@ from shieldrec.ranking.sponsorship import find_paid_markers, platform_says_spons
         "Brought to you by Acme.",
         "[Ad] The best budget phone of the year",
         "#sponsored a cosy week in Lisbon",
+        "Everyone is talking about this one right now. Get it tonight with our partner, first month free!",
+        "Stream it today through our partners.",
     ],
 )
 def test_paid_placement_markers(text: str) -> None:
@@ -36,6 +38,8 @@ def test_paid_placement_markers(text: str) -> None:
         "An ad agency drama set in the sixties.",
         "The sponsor of the race disappears.",
         "#adventure on the high seas",
+        "He worked with our partners in crime for a decade.",
+        "The first month is free of worry; the second is not.",
     ],
 )
 def test_ordinary_text_is_not_an_ad(text: str) -> None:

@@ -60,7 +60,8 @@ def test_hard_filter_reasons_name_what_removed_each_item() -> None:
              Preference(kind="block", target="item", value="blocked one"),
              Preference(kind="block", target="source", value="AdNet"),
              Preference(kind="block", target="topic", value="vampires"),
-             Preference(kind="avoid", target="topic", value="comedy")]  # avoid steers, never removes
+             # what ShieldRec learned steers, never removes (a stated avoid removes: see test_pipeline)
+             Preference(kind="avoid", target="topic", value="comedy", origin="learned")]
     seen = SeenIndex([HistoryEvent(item=item("old", title="seen", creator="x"), event="rated", rating=4)])
     kept, removed = hard_filter(cands, intent=Intent(avoided=["horror"], max_minutes=120), preferences=prefs,
                                 seen=seen, include_consumed=False)
@@ -94,7 +95,7 @@ def test_taste_weights_rating_and_recency() -> None:
 def test_popularity_is_relative_and_needs_two_counts() -> None:
     sig = popularity_signal([item("a", meta={"rating_count": 10}), item("b", meta={"votes": 10_000}), item("c")])
     assert sig.values[1] > 0 > sig.values[0]
-    assert sig.reasons[1] == "widely rated (10,000 public ratings)"
+    assert sig.reasons[1] == "more public ratings than is typical here (10,000)"
     # A missing count never lifts an item: it weighs as the least rated, and no reason claims a number.
     assert sig.values[2] == sig.values[0] and sig.reasons[2] == ""
     assert not popularity_signal([item("a", meta={"rating_count": 10}), item("b")]).values.any()
@@ -142,3 +143,23 @@ def test_nonsense_numbers_do_not_poison_the_ranking(pipeline) -> None:
     assert len(result.ranking) == 2
     assert all(np.isfinite(r.score) for r in result.ranking)
     assert "sponsored" not in result.ranking[0].labels + result.ranking[1].labels
+
+
+def test_evidence_is_the_items_own_words_and_tags() -> None:
+    from shieldrec.ranking import evidence
+
+    grief = item("g", text="About grief, but never depressing: a warm story of a family finding its way back.")
+    assert evidence.mentions(grief.text, "depressing") == ""  # negated: "never depressing" is no evidence
+    assert evidence.mentions(grief.text, "family stories") == "family"
+    plot = item("p", text="The gang massacred the village, tortured the survivors and murdered the priest.")
+    gore = evidence.content_for("gory violence")
+    assert gore is not None and gore.name == "gore"
+    assert evidence.term_evidence(plot, (), "nothing violent") == (
+        "its description mentions 'massacred', 'tortured', 'murdered'")
+    assert evidence.term_evidence(item("t", meta={"genres": ["Slasher"]}), ("Slasher",), "violent") == "tagged Slasher"
+    thin = item("b", title="Dune", creator="Frank Herbert")
+    assert evidence.is_thin(thin) and not evidence.is_thin(plot, ("Drama",))
+    family = item("f", meta={"genres": ["Family Film", "Comedy"]})
+    assert evidence.audience(family, ("Family Film", "Comedy")).min_age == 0
+    assert evidence.audience(item("r", meta={"certification": "PG-13"}), ()).evidence == "rated PG-13"
+    assert evidence.audience(thin, ()).min_age is None

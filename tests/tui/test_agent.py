@@ -3,6 +3,7 @@ follow-ups, feedback that writes to the profile at once, undo, learned memory, r
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from typing import Any
 
@@ -34,9 +35,15 @@ async def test_a_request_is_ranked_saved_and_can_be_resumed(session: AgentSessio
                                                             demo: DemoServer) -> None:
     statuses: list[tuple[str, str]] = []
     turn = await session.ask("something hopeful, no horror", on_status=lambda s, t: statuses.append((s, t)))
-    assert len(turn.cards) == 10 and turn.counts == {"demo-movies": 30, "demo-books": 30}
+    # Every candidate that was not removed is ranked and kept; the first ten show.
+    assert len(turn.visible) == 10 and turn.counts == {"demo-movies": 30, "demo-books": 30}
+    assert len(turn.cards) + len(turn.removed) == 60 and turn.remaining == len(turn.cards) - 10
+    assert turn.summary().startswith(f"10 of {len(turn.cards)} picks from demo-books, demo-movies")
     assert ("demo-movies", "pending") in statuses and ("demo-books", "done") in statuses
     assert statuses[-1] == ("ranking", "done")
+    # The app's status line says which model loads; the session only says what it ranks.
+    [ranking] = [t for who, t in statuses if who == "ranking" and t != "done"]
+    assert re.fullmatch(r"ranking \d+ candidates", ranking), ranking
     # The shield kept things out, each with its reason: horror, maya's blocked author.
     reasons = [d.reason for d in turn.removed]
     assert any("horror" in r.lower() for r in reasons)
@@ -202,12 +209,11 @@ async def test_with_a_language_model_the_answer_comes_first_and_is_re_ranked_aft
     assert all("llm" not in c.components for c in turn.cards) and session.can_refine(turn)
     assert sum(turn.counts.values()) > session.refine_top and not slow.scored
     first_order = [c.item.item_id for c in turn.cards]
-    more = turn.more
     await session.refine(turn)
-    assert all("llm" in c.components for c in turn.cards) and turn.refined
+    assert all("llm" in c.components for c in turn.visible) and turn.refined
     # Only the head of the first answer waits for the slow model; the tail is ranked as before.
-    assert len(slow.scored) == session.refine_top and set(first_order) <= set(slow.scored)
-    assert turn.more == more
+    assert len(slow.scored) == session.refine_top and set(first_order[:session.refine_top]) == set(slow.scored)
+    assert sorted(c.item.item_id for c in turn.cards) == sorted(first_order)  # every candidate, still ranked
     assert [c.item.item_id for c in turn.cards] != first_order
     assert not session.can_refine(turn)
     # The saved conversation holds the re-ranked order in place of the first one.
@@ -233,9 +239,10 @@ async def test_explanations_lead_the_shown_cards_and_a_failing_writer_changes_no
     session.progressive = False
     session.explain = explain
     turn = await session.ask("space adventure")
-    assert len(turn.cards) == session.shown
-    assert all(c.reasons[0] == f"written for {c.item.title}" for c in turn.cards)
-    assert all(len(c.reasons) > 1 for c in turn.cards)  # the deterministic reasons stay after it
+    head, tail = turn.cards[:session.shown], turn.cards[session.shown:]
+    assert tail and not any(r.startswith("written for") for c in tail for r in c.reasons)
+    assert all(c.reasons[0] == f"written for {c.item.title}" for c in head)
+    assert all(len(c.reasons) > 1 for c in head)  # the deterministic reasons stay after it
 
     def broken(request: Any, ranking: list[Any]) -> list[Any]:
         raise RuntimeError("the model wrote nonsense")
@@ -243,3 +250,40 @@ async def test_explanations_lead_the_shown_cards_and_a_failing_writer_changes_no
     session.explain = broken
     again = await session.ask("space adventure")
     assert again.cards and not any(r.startswith("written for") for c in again.cards for r in c.reasons)
+
+
+# -- what is sent, as the user chose to see it ------------------------------------------------
+
+
+async def test_ask_mode_shows_the_query_and_sends_what_the_user_chose(session: AgentSession,
+                                                                      demo: DemoServer) -> None:
+    from shieldrec.platforms.planning import QueryCancelled, edited_query
+
+    session.settings.privacy.query_review = "ask"
+    with pytest.raises(QueryCancelled, match="nothing was sent"):  # no way to ask: nothing goes out
+        await session.ask("something hopeful for Zorbulonne, no horror")
+    assert demo.request_log == []
+
+    shown: list[str] = []
+
+    async def review(query: Any) -> Any:
+        shown.append(query.text)
+        return None if len(shown) == 1 else edited_query(query, "hopeful robots")
+
+    session.review_query = review
+    with pytest.raises(QueryCancelled, match="cancelled"):
+        await session.ask("something hopeful for Zorbulonne, no horror")
+    assert demo.request_log == []
+    turn = await session.ask("something hopeful for Zorbulonne, no horror")
+    assert shown == ["hopeful", "hopeful"] and turn.sent == "hopeful robots"
+    assert {e["query"]["q"] for e in demo.request_log if e["path"] == "/v1/recommend"} == {"hopeful robots"}
+
+
+async def test_words_the_platform_sent_may_be_named_in_a_follow_up(session: AgentSession,
+                                                                   demo: DemoServer) -> None:
+    first = await session.ask("space adventure")
+    title = first.visible[0].item.title
+    rare = [w for w in title.lower().split() if w.isalpha() and len(w) > 3]
+    assert set(rare) <= session.catalogue()
+    turn = await session.ask(f"more like {title}")
+    assert turn.sent  # its title's words were the platform's own, so they may go back to it

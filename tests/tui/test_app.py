@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from rich.console import Console
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, Select, Static, TextArea
+from textual.widgets import DataTable, Input, Select, Static
 
 from shieldrec.platforms import ensure_demo_platform
 from shieldrec.platforms.demo_server import DemoServer
@@ -21,8 +21,9 @@ from shieldrec.settings import Settings
 from shieldrec.store import Profile, Store
 from shieldrec.store.platform_configs import PlatformConfig
 from shieldrec.tui.app import ShieldRecApp
+from shieldrec.tui.screens.conversations import Conversations
 from shieldrec.tui.screens.help import Help
-from shieldrec.tui.screens.modals import Choose, Confirm, Prompt, Removed
+from shieldrec.tui.screens.modals import Confirm, Prompt, Removed
 from shieldrec.tui.widgets import RemovedButton, ResultCard, TurnView
 
 from .conftest import screen_text, wait_for
@@ -115,7 +116,7 @@ async def test_ask_like_and_the_profile_keeps_it_across_a_restart(make_app: Call
         # The conversation was saved too: Ctrl+R offers it and brings its cards back.
         await pilot.press("f2", "ctrl+r")
         await pilot.pause()
-        assert isinstance(again.screen, Choose)
+        assert isinstance(again.screen, Conversations)
         await pilot.press("enter")
         await wait_for(pilot, lambda: len(again.chat.query(TurnView)) == 1, what="the resumed conversation")
         resumed = again.chat.query_one(TurnView).visible_cards()
@@ -200,24 +201,26 @@ async def test_card_keys_not_now_dislike_open_and_the_removed_view(make_app: Cal
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         view = await ask(pilot, "space adventure")
-        first, second = view.visible_cards()[:2]
+        first, second, third = view.visible_cards()[:3]
+        ids = lambda: [c.item_id for c in view.visible_cards()]  # noqa: E731
         await pilot.press("down", "o")
         assert opened == [first.card.item.url]
         await pilot.press("n")
         await pilot.pause()
-        assert not first.display and app.focused is second  # gone from the list; focus moved on
+        assert first.item_id not in ids() and app.focused is second  # gone from the list; focus moved on
+        assert len(ids()) == 10  # the next one came up
         await pilot.press("d")
         await pilot.pause()
-        assert not second.display
+        assert second.item_id not in ids() and app.focused is third
         await pilot.press("r")
         await pilot.pause()
         assert isinstance(app.screen, Removed)
         text = await shown(pilot)
         assert "you said not now" in text and "you disliked it" in text
         await pilot.press("escape")
-        await pilot.press("u")  # undo the dislike: the card is back
+        await pilot.press("u")  # undo the dislike: the card is back, in its place
         await pilot.pause()
-        assert second.display
+        assert ids()[0] == second.item_id
 
 
 async def test_keys_can_be_remapped_in_the_settings(make_app: Callable[..., ShieldRecApp], maya: Profile,
@@ -247,9 +250,9 @@ async def test_help_palette_and_screens_are_reachable(make_app: Callable[..., Sh
         await pilot.pause()
         text = await shown(pilot)
         assert "app.help" in text and "card.like" in text
-        await pilot.press("end")  # the list scrolls: its end holds the last screens' keys
+        await pilot.press("end")  # the list scrolls: its end holds the dialogs' keys
         text = await shown(pilot)
-        assert "platforms.token" in text and "settings.save" in text
+        assert "conversations.rename" in text and "dialog.close" in text
         await pilot.press("escape", "ctrl+p")
         await pilot.pause()
         await pilot.press(*"export")
@@ -301,7 +304,7 @@ async def test_profile_entries_can_be_added_edited_and_deleted(make_app: Callabl
         await pilot.press("f3")
         await pilot.pause()
         prefs = app.screen.query_one("#prefs", DataTable)
-        assert rows(prefs)[0].startswith("likes hopeful science fiction | 1 | you said so")
+        assert rows(prefs)[0].startswith("likes topic 'hopeful science fiction' | 1 | you said so")
         assert any("blocks creator 'Stephenie Meyer'" in r for r in rows(prefs))
         await pilot.press("a")
         await pilot.pause()
@@ -323,13 +326,13 @@ async def test_profile_entries_can_be_added_edited_and_deleted(make_app: Callabl
         await pilot.press("enter")
         await pilot.pause()
         assert [p.weight for p in store.preferences(maya) if p.value == "lighthouses"] == [2.5]
-        await pilot.press("x")
+        await pilot.press("x", "enter")  # delete asks first; Enter says yes
         await pilot.pause()
         assert not [p for p in store.preferences(maya) if p.value == "lighthouses"]
         history = app.screen.query_one("#history", DataTable)
         history.focus()
         history.move_cursor(row=0)
-        await pilot.press("x")
+        await pilot.press("x", "enter")
         await pilot.pause()
         assert len(store.history(maya)) == 4
 
@@ -346,6 +349,10 @@ async def test_platforms_screen_toggles_tests_and_keeps_tokens_out_of_sight(
         await pilot.press("t")
         await wait_for(pilot, lambda: "answered with" in str(app.screen.query_one("#platform-result", Static).content),
                        what="the platform test")
+        result = str(app.screen.query_one("#platform-result", Static).content)
+        # What was sent, as the CLI's `platform test` shows it: the request and what came of it.
+        assert result.startswith("Sent (1 request):\n  GET http://127.0.0.1:")
+        assert "/v1/recommend limit=5 section=movies" in result and "→ status 200" in result
         await pilot.press("space")
         await pilot.pause()
         assert not store.platforms.get(maya.id, "demo-movies").enabled
@@ -363,27 +370,44 @@ async def test_platforms_screen_toggles_tests_and_keeps_tokens_out_of_sight(
 
 async def test_a_platform_is_added_from_a_form_that_checks_it(make_app: Callable[..., ShieldRecApp],
                                                                maya: Profile, store: Store) -> None:
+    from shieldrec.tui.screens.platforms import PlatformForm
+
     app = make_app(store=store)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await pilot.press("f4", "a")
         await pilot.pause()
-        app.screen.query_one("#field-name", Input).value = "my-shop"
-        settings = app.screen.query_one("#field-settings", TextArea)
-        settings.text = '{"url": "ftp://shop.example/recs"}'
+        form = app.screen
+        assert isinstance(form, PlatformForm) and app.focused is form.query_one("#field-name", Input)
+        await pilot.press(*"my-shop")
+        # One field per setting of the chosen adapter, each with its help: no raw JSON to write.
+        text = await shown(pilot)
+        assert "url (required): endpoint URL; may contain {query}, {limit}, {kind}" in text
+        url = form.query_one("#set-url", Input)
+        url.value = "ftp://shop.example/recs"
         await pilot.click("#ok")
         await pilot.pause()
         assert "must be an http:// or https:// URL" in await shown(pilot)  # the form stays, saying why
-        settings.text = '{"url": "https://shop.example/recs", "token": "abc"}'
-        await pilot.click("#ok")
+        url.value = "https://shop.example/recs"
+        form.query_one("#set-auth", Select).value = "bearer"
+        form.query_one("#set-params", Input).value = '{"q": "{query}", "n": "{limit}"'
+        form.query_one("#ok").press()
         await pilot.pause()
-        assert "looks like a secret" in await shown(pilot)
-        settings.text = '{"url": "https://shop.example/recs", "auth": "bearer"}'
-        await pilot.click("#ok")
+        assert "expects a JSON object" in await shown(pilot)
+        form.query_one("#set-params", Input).value = '{"q": "{query}", "n": "{limit}"}'
+        form.query_one("#ok").press()
         await pilot.pause()
         cfg = store.platforms.get(maya.id, "my-shop")
-        assert cfg.adapter == "http-json" and cfg.settings["url"] == "https://shop.example/recs"
+        assert cfg.adapter == "http-json" and cfg.settings == {
+            "url": "https://shop.example/recs", "auth": "bearer", "params": {"q": "{query}", "n": "{limit}"}}
         assert any(r.startswith("my-shop | http-json | yes | none") for r in rows(app.screen.query_one(DataTable)))
+        # Switching the adapter switches the fields; a local feed file is one of the choices.
+        await pilot.press("a")
+        await pilot.pause()
+        app.screen.query_one("#field-adapter", Select).value = "file"
+        await pilot.pause()
+        assert app.screen.query("#set-path") and not app.screen.query("#set-url")
+        assert "feed" in str(app.screen.query_one("#set-format", Select)._options)
 
 
 async def test_the_audit_screen_lists_what_was_sent(make_app: Callable[..., ShieldRecApp], maya: Profile) -> None:
@@ -405,6 +429,12 @@ async def test_settings_are_validated_and_persisted(make_app: Callable[..., Shie
         await ready(pilot)
         await pilot.press("f6")
         await pilot.pause()
+        # The language model switch says its state in words, so it reads without colour.
+        switch_row = next(line for line in (await shown(pilot)).splitlines() if "Use it" in line)
+        assert switch_row.rstrip().endswith(" off")
+        await pilot.click("#llm-enabled Switch")
+        assert next(line for line in (await shown(pilot)).splitlines() if "Use it" in line).rstrip().endswith(" on")
+        await pilot.click("#llm-enabled Switch")
         app.screen.query_one("#diversity", Input).value = "7"
         await pilot.press("ctrl+s")
         await pilot.pause()
@@ -432,6 +462,30 @@ async def test_settings_are_validated_and_persisted(make_app: Callable[..., Shie
     assert saved.ranking.popularity == 0.2 and saved.ranking.ranker == "fusion"
     assert saved.tui.theme == "textual-light"
     assert app.settings.ranking.diversity == 0.6  # the next search uses it
+
+
+async def test_the_status_line_says_each_thing_once_and_keeps_the_models_on_the_right() -> None:
+    from textual.app import App
+
+    from shieldrec.tui.widgets import StatusLine
+
+    class Bare(App[None]):
+        def compose(self) -> Any:
+            yield StatusLine()
+
+    app = Bare()
+    async with app.run_test(size=(100, 3)) as pilot:
+        line = app.query_one(StatusLine)
+        line.set("model", "loading the embedding model", busy=True)
+        line.set("rank", "ranking 53 candidates", busy=True)
+        line.set("llm", "model stopped")  # where the language model's worker reports
+        await pilot.pause()
+        text = screen_text(app).splitlines()[0]
+        assert text.count("loading the embedding model") == 1 and "ranking 53 candidates" in text
+        assert text.rstrip().endswith("loading the embedding model  ·  model stopped")
+        line.set("model", "")
+        await pilot.pause()
+        assert "loading" not in screen_text(app)
 
 
 async def test_with_no_profile_the_app_says_how_to_make_one(make_app: Callable[..., ShieldRecApp]) -> None:

@@ -7,7 +7,7 @@ import json
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from shieldrec.tui import keys
 from shieldrec.tui.safe import plain
@@ -16,26 +16,21 @@ from shieldrec.tui.screens.base import Page, selected_key
 LIMIT = 500
 
 
-def sent_words(params: dict[str, object]) -> str:
-    """What a request carried: its query parameters (and a note when it had a body)."""
-    query = params.get("query", {})
-    words = " ".join(f"{k}={v}" for k, v in query.items()) if isinstance(query, dict) else str(query)
-    return words + (" +body" if "body" in params else "")
-
-
 class AuditScreen(Page):
     BINDINGS = keys.bindings("audit")
+    NAME = "audit"
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
         yield Static(id="audit-head", classes="hint")
         yield DataTable(id="audit", cursor_type="row", zebra_stripes=True)
         yield Static(id="audit-detail")
-        yield Footer()
+        yield from self.bottom()
 
     def on_mount(self) -> None:
         self.sub_title = f"audit · {self.profile.name}"
-        self.query_one(DataTable).add_columns("when", "to", "sent", "status", "in", "ms")
+        # The short columns first, so a narrow terminal cuts only the end of what was sent.
+        self.query_one(DataTable).add_columns("when", "to", "status", "in", "ms", "sent")
         self.action_reload()
         self.query_one(DataTable).focus()
 
@@ -50,10 +45,10 @@ class AuditScreen(Page):
         table.clear()
         for e in reversed(entries[-LIMIT:]):
             when = datetime.datetime.fromtimestamp(e.at).strftime("%m-%d %H:%M:%S")
-            status = str(e.status) if e.status is not None else ("error" if e.error else "sent")
-            table.add_row(Text(when), plain(e.platform, 64), plain(sent_words(e.params), 200), Text(status),
+            table.add_row(Text(when), plain(e.platform, 64), Text(e.state()),
                           Text(f"{e.bytes_in:,}" if e.bytes_in is not None else "-"),
-                          Text(f"{e.duration_ms:.0f}" if e.duration_ms is not None else "-"), key=str(e.id))
+                          Text(f"{e.duration_ms:.0f}" if e.duration_ms is not None else "-"),
+                          plain(e.sent(), 200), key=str(e.id))
         self._detail()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -69,8 +64,6 @@ class AuditScreen(Page):
         out.append_text(plain(f"{entry.method} {entry.url}", 600, style="bold"))
         out.append("\n")
         out.append_text(plain(json.dumps(entry.params, ensure_ascii=False), 800))
-        out.append(f"\n{entry.bytes_out:,} bytes out", style="dim")
-        if entry.error:
-            out.append("\n")
-            out.append_text(plain(f"error: {entry.error}", 400, style="yellow"))
+        out.append("\n")
+        out.append_text(plain(entry.outcome(), 600, style="dim"))
         self.query_one("#audit-detail", Static).update(out)

@@ -1,11 +1,14 @@
-"""What every screen beside the chat shares: header, footer, the open session."""
+"""What every screen beside the chat shares: header, function keys, footer, the open session."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Footer
+
+from shieldrec.tui.widgets import FunctionKeys
 
 if TYPE_CHECKING:
     from shieldrec.agent import AgentSession
@@ -15,6 +18,7 @@ if TYPE_CHECKING:
 
 class Page(Screen[None]):
     app: ShieldRecApp
+    NAME = ""  # its function key's id: app.<NAME>
 
     @property
     def session(self) -> AgentSession:
@@ -29,6 +33,11 @@ class Page(Screen[None]):
     @property
     def profile(self) -> Profile:
         return self.session.profile
+
+    def bottom(self) -> ComposeResult:
+        """The function keys, then what the focused part can do."""
+        yield FunctionKeys(self.NAME, self.app.keymap)
+        yield Footer(compact=True, show_command_palette=False)
 
 
 def selected_key(table: DataTable) -> str | None:

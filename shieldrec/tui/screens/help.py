@@ -14,12 +14,13 @@ from shieldrec.tui.screens.modals import Dialog
 
 INTRO = (
     "Type what you want in your own words; follow up with “more like the second one”, “no, shorter”, "
-    "“only books”. Only public keywords leave this machine; your profile never does. "
-    "Move to the results with ↓ (or the mouse) and teach ShieldRec with the keys below."
+    "“only books”, or ask “why not Dune?”. Only public keywords leave this machine; your profile never does. "
+    "↑ recalls earlier requests; ↓ moves to the results, where the keys below teach ShieldRec. "
+    "Every key that changes your profile can be undone (Ctrl+Z); a block that takes out several picks asks first."
 )
 OUTRO = (
-    "Command palette: Ctrl+P reaches every action.  Select text with the mouse; Ctrl+C copies it "
-    "where the terminal allows.  Remap any key in config.toml under [tui.keys], e.g. \"card.like\" = \"plus\"."
+    "Command palette: Ctrl+P reaches every action.  Tab and Shift+Tab move between the parts of a screen or "
+    "dialog; Esc closes a dialog.  Remap any key in config.toml under [tui.keys], e.g. \"card.like\" = \"plus\"."
 )
 
 

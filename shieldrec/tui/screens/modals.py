@@ -1,8 +1,13 @@
-"""Small dialogs: confirmations, a token prompt, lists to pick from, forms, what was removed."""
+"""Small dialogs: confirmations, a prompt, lists to pick from, forms, what was removed.
+
+Every dialog opens with its first field focused, Tab and Shift+Tab walk its fields and
+buttons top to bottom, left to right, and the field in focus carries a bar on its left
+edge (visible without colour too). Esc closes a dialog without doing anything.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from rich.text import Text
@@ -10,32 +15,104 @@ from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Select, Static, TextArea
+from textual.widgets import Button, Input, Label, OptionList, Select, Static, Switch, TextArea
 from textual.widgets.option_list import Option
 
 from shieldrec.tui import keys
 from shieldrec.tui.safe import plain
 
+# What a dialog focuses first: its first field, else its first button.
+FIELDS = "Input, Select, TextArea, Switch, OptionList, Button"
+
+
 class Dialog(ModalScreen[Any]):
     """A centred box; Esc closes it with no answer."""
 
     BINDINGS = keys.bindings("dialog")
+    AUTO_FOCUS = FIELDS
     DEFAULT_CSS = """
     Dialog { align: center middle; }
     Dialog > .box { width: 76; max-width: 96%; height: auto; max-height: 90%; border: thick $accent;
                     background: $surface; padding: 0 1; }
     Dialog .title { text-style: bold; margin-bottom: 1; }
-    Dialog .error { color: $error; }
+    Dialog .error { color: $error; text-style: bold; }
     Dialog .buttons { height: auto; align-horizontal: right; margin-top: 1; }
     Dialog .buttons Button { margin-left: 1; }
     Dialog .hint { color: $text-muted; }
     Dialog .fields { height: auto; max-height: 55vh; }
     Dialog .fields Label { margin-top: 1; }
     Dialog #removed-list { height: auto; max-height: 60vh; }
+    Dialog OptionList { border-top: none; border-right: none; border-bottom: none; padding: 0; max-height: 50vh; }
+    Dialog OptionList:focus { border-top: none; border-right: none; border-bottom: none; }
+    Dialog Button:focus { text-style: bold reverse; }
     """
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
+
+
+def field_input(value: str = "", **kwargs: Any) -> Input:
+    """A one-line field that keeps what is in it when it gets the focus (no select-all to type over)."""
+    return Input(value, compact=True, select_on_focus=False, **kwargs)
+
+
+class OnOff(Horizontal):
+    """A switch that says its state in words beside it, so it reads without colour."""
+
+    DEFAULT_CSS = """
+    OnOff { height: auto; width: auto; }
+    OnOff .state { width: 4; margin-left: 1; text-style: bold; }
+    """
+
+    def __init__(self, value: bool, *, id: str | None = None) -> None:  # noqa: A002 - Textual's name
+        super().__init__(id=id)
+        self._initial = value
+
+    def compose(self) -> ComposeResult:
+        yield Switch(self._initial)
+        yield Static(self._word(self._initial), classes="state")
+
+    @staticmethod
+    def _word(value: bool) -> Text:
+        return Text("on" if value else "off")
+
+    @property
+    def value(self) -> bool:
+        return self.query_one(Switch).value
+
+    @value.setter
+    def value(self, value: bool) -> None:
+        self.query_one(Switch).value = value
+
+    @on(Switch.Changed)
+    def _changed(self, event: Switch.Changed) -> None:
+        self.query_one(".state", Static).update(self._word(event.value))
+
+
+class Ask(Dialog):
+    """A yes/no question before something a single key would otherwise do at once. Enter answers
+    with the button in focus: "yes" for what can be undone, "no" (`final=True`) for what cannot."""
+
+    def __init__(self, title: str, body: str, yes: str = "Yes", no: str = "Cancel", *, final: bool = False) -> None:
+        super().__init__()
+        self.title_text, self.body, self.yes, self.no, self.final = title, body, yes, no, final
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="box"):
+            yield Static(plain(self.title_text, 300), classes="title")
+            yield Static(plain(self.body, 2000, multiline=True))
+            with Horizontal(classes="buttons"):
+                yes = Button(Text(self.yes), variant="error" if self.final else "warning", id="yes")
+                no = Button(Text(self.no), id="no")
+                yield from (no, yes) if self.final else (yes, no)
+
+    @on(Button.Pressed, "#yes")
+    def _yes(self) -> None:
+        self.dismiss(True)
+
+    @on(Button.Pressed, "#no")
+    def _no(self) -> None:
+        self.dismiss(False)
 
 
 class Confirm(Dialog):
@@ -50,7 +127,7 @@ class Confirm(Dialog):
             yield Static(plain(self.title_text, 200), classes="title")
             yield Static(plain(self.body, 2000, multiline=True))
             yield Static(plain(f"Type {self.word} to confirm:", 200), classes="hint")
-            yield Input(placeholder=self.word, id="word")
+            yield field_input(placeholder=self.word, id="word")
             yield Static("", classes="error", id="error")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
@@ -70,7 +147,7 @@ class Confirm(Dialog):
 
 
 class Prompt(Dialog):
-    """One line of text (a path, a value, a token); `password` hides what is typed."""
+    """One line of text (a path, a title, a token); `password` hides what is typed."""
 
     def __init__(self, title: str, body: str = "", value: str = "", *, password: bool = False,
                  placeholder: str = "", button: str = "OK") -> None:
@@ -83,7 +160,7 @@ class Prompt(Dialog):
             yield Static(plain(self.title_text, 200), classes="title")
             if self.body:
                 yield Static(plain(self.body, 2000, multiline=True), classes="hint")
-            yield Input(self.value, placeholder=self.placeholder, password=self.password, id="value")
+            yield field_input(self.value, placeholder=self.placeholder, password=self.password, id="value")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
                 yield Button(Text(self.button), variant="primary", id="ok")
@@ -102,7 +179,7 @@ class Prompt(Dialog):
 
 
 class Choose(Dialog):
-    """Pick one of a few options (a topic to block, a conversation, a profile)."""
+    """Pick one of a few options (a topic to block, a profile)."""
 
     def __init__(self, title: str, options: Sequence[tuple[str, Text | str]], body: str = "") -> None:
         super().__init__()
@@ -116,16 +193,17 @@ class Choose(Dialog):
             yield OptionList(*[Option(p if isinstance(p, Text) else plain(p, 300), id=key)
                                for key, p in self.options], id="options")
 
-    def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
-
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:
         self.dismiss(event.option.id)
 
 
 class Removed(Dialog):
-    """Everything the shield kept out of one answer, each with its reason."""
+    """Everything the shield kept out of one answer, each with its reason. The list has the
+    focus, so the arrow keys scroll it; Enter or Esc closes."""
+
+    AUTO_FOCUS = "#removed-list"
+    BINDINGS = [*keys.bindings("dialog"), ("enter", "dismiss_none", "Close")]
 
     def __init__(self, title: str, rows: Sequence[tuple[str, str, str]]) -> None:
         super().__init__()
@@ -149,36 +227,43 @@ class Removed(Dialog):
             with Horizontal(classes="buttons"):
                 yield Button("Close", id="close", variant="primary")
 
-    def on_mount(self) -> None:
-        self.query_one("#close", Button).focus()
-
     @on(Button.Pressed, "#close")
     def _close(self) -> None:
         self.dismiss(None)
 
 
-class Form(Dialog):
-    """Labelled fields; `check` turns the values into a result or raises with what to fix."""
+Check = Callable[[dict[str, Any]], Any]
 
-    def __init__(self, title: str, fields: Sequence[tuple[str, str, Any]], check: Any, body: str = "") -> None:
-        """`fields`: (name, label, widget) with widget an Input, Select, TextArea or Switch."""
+
+class Form(Dialog):
+    """Labelled fields; `check` turns the values into a result or raises with what to fix.
+
+    `buttons` beyond Cancel: (id, label) pairs; the values passed to `check` carry the id of
+    the button pressed under "_button" (Enter in a field counts as the last button)."""
+
+    def __init__(self, title: str, fields: Sequence[tuple[str, str, Any]], check: Check, body: str = "",
+                 buttons: Sequence[tuple[str, str]] = (("ok", "Save"),)) -> None:
+        """`fields`: (name, label, widget) with widget an Input, Select, TextArea, Switch or OnOff."""
         super().__init__()
         self.title_text, self.fields, self.check, self.body = title, list(fields), check, body
+        self.buttons = list(buttons)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="box"):
             yield Static(plain(self.title_text, 200), classes="title")
-            with VerticalScroll(classes="fields"):
+            with VerticalScroll(classes="fields", can_focus=False):
                 if self.body:
-                    yield Static(plain(self.body, 1000, multiline=True), classes="hint")
+                    yield Static(plain(self.body, 2000, multiline=True), classes="hint")
                 for name, label, widget in self.fields:
-                    yield Label(plain(label, 200))
+                    yield Label(plain(label, 300))
                     widget.id = f"field-{name}"
                     yield widget
             yield Static("", classes="error", id="error")
             with Horizontal(classes="buttons"):
                 yield Button("Cancel", id="cancel")
-                yield Button("Save", variant="primary", id="ok")
+                for n, (ident, label) in enumerate(self.buttons):
+                    last = n == len(self.buttons) - 1
+                    yield Button(Text(label), variant="primary" if last else "default", id=ident)
 
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -195,13 +280,22 @@ class Form(Dialog):
     def _cancel(self) -> None:
         self.dismiss(None)
 
-    @on(Button.Pressed, "#ok")
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        if event.button.id in {ident for ident, _ in self.buttons}:
+            event.stop()
+            self._submit(event.button.id or "")
+
     @on(Input.Submitted)
-    def _ok(self) -> None:
+    def _entered(self, event: Input.Submitted) -> None:
+        event.stop()
+        self._submit(self.buttons[-1][0])
+
+    def _submit(self, button: str) -> None:
         from shieldrec.errors import ShieldRecError
 
         try:
-            result = self.check(self.values())
+            result = self.check({**self.values(), "_button": button})
         except (ShieldRecError, ValueError) as exc:
             self.query_one("#error", Static).update(plain(str(exc), 500))
             return

@@ -1,33 +1,42 @@
-"""What the agent believes about its user, in plain words, and every entry editable."""
+"""What the agent believes about its user, in plain words, and every entry editable.
+
+The head of the screen is a list of sections, each a function of the store and profile
+(`SECTIONS`): what the user said, what the memory learned, what it noticed but does not
+believe yet, the feedback so far. A new kind of knowledge (interest facets, say) is one
+more function in that list.
+"""
 
 from __future__ import annotations
 
 import datetime
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Input, Label, Select, Static
+from textual.widgets import DataTable, Header, Label, Select, Static
 
 from shieldrec.errors import InvalidInput, ShieldRecError
-from shieldrec.items import EVENTS, PREF_KINDS, PREF_TARGETS, Preference
+from shieldrec.items import EVENTS, PREF_KINDS, PREF_TARGETS, HistoryEvent, Preference
+from shieldrec.store import Profile, Store
 from shieldrec.tui import keys
 from shieldrec.tui.safe import plain
 from shieldrec.tui.screens.base import Page, selected_key
-from shieldrec.tui.screens.modals import Confirm, Form, Prompt
+from shieldrec.tui.screens.modals import Ask, Confirm, Form, Prompt, field_input
 
 _KIND_WORDS = {"like": "likes", "avoid": "avoids", "block": "blocks"}
+NOTICED_SHOWN = 4
 _EVENT_WORDS = {"liked": "liked", "disliked": "disliked", "skipped": "skipped", "consumed": "finished",
                 "rated": "rated", "not_now": "not now"}
 
 
 def belief(p: Preference) -> str:
-    """The entry without its evidence: "likes animation", "blocks creator 'X'"."""
-    what = p.value if p.target == "topic" else f"{p.target} '{p.value}'"
-    return f"{_KIND_WORDS[p.kind]} {what}"
+    """The entry without its evidence, always naming what it is about: "blocks topic 'Short Film'"."""
+    return f"{_KIND_WORDS[p.kind]} {p.target} '{p.value}'"
 
 
 def origin(p: Preference) -> str:
@@ -36,81 +45,181 @@ def origin(p: Preference) -> str:
     return "you said so"
 
 
-def summary(prefs: list[Preference]) -> Text:
-    """The profile in a few sentences: stated likes, avoids and blocks, then what was learned."""
+def _list(prefs: list[Preference]) -> str:
+    return "; ".join(f"{p.target} '{p.value}'" for p in prefs)
+
+
+# -- the sections of the summary --------------------------------------------------------------
+
+Section = Callable[[Store, Profile, "Facts"], "Text | None"]
+
+
+@dataclass
+class Facts:
+    """What the sections read, loaded once per refresh."""
+
+    prefs: list[Preference]
+    history: list[HistoryEvent]
+
+
+def stated(store: Store, profile: Profile, facts: Facts) -> Text | None:
     out = Text()
-    groups = [
-        ("You like ", [p for p in prefs if p.kind == "like" and p.origin == "stated"]),
-        ("You avoid ", [p for p in prefs if p.kind == "avoid" and p.origin == "stated"]),
-        ("You block ", [p for p in prefs if p.kind == "block"]),
-    ]
-    for head, items in groups:
-        if items:
+    for kind, head in (("like", "You like "), ("avoid", "You avoid "), ("block", "You block ")):
+        chosen = [p for p in facts.prefs if p.kind == kind and (p.origin == "stated" or kind == "block")]
+        if chosen:
             out.append(head, style="bold")
-            out.append_text(plain("; ".join(p.value if p.target == "topic" else f"{p.target} {p.value}"
-                                            for p in items), 600))
+            out.append_text(plain(_list(chosen), 800))
             out.append(".\n")
-    learned = [p for p in prefs if p.origin == "learned"]
-    if learned:
-        out.append("Learned from your feedback: ", style="bold")
-        out.append_text(plain("; ".join(f"{belief(p)} ({p.evidence})" if p.evidence else belief(p)
-                                        for p in learned), 900))
-        out.append(".")
-    else:
-        out.append("Nothing learned yet: like or dislike a few results and it shows up here.", style="dim")
+    out.rstrip()
+    return out or None
+
+
+def learned(store: Store, profile: Profile, facts: Facts) -> Text | None:
+    chosen = [p for p in facts.prefs if p.origin == "learned" and p.kind != "block"]
+    if not chosen:
+        return None
+    out = Text("Learned from your feedback: ", style="bold")
+    out.append_text(plain("; ".join(f"{belief(p)} ({p.evidence})" if p.evidence else belief(p) for p in chosen),
+                          1200))
+    out.append(".")
     return out
+
+
+def noticed(store: Store, profile: Profile, facts: Facts) -> Text | None:
+    """What the memory has seen in the feedback but does not hold as a belief (yet)."""
+    from shieldrec.agent.memory import pending
+
+    tallies = pending(facts.history, facts.prefs)
+    if not tallies:
+        return None
+    out = Text("Noticed, not yet a belief: ", style="bold")
+    parts = []
+    for t in tallies[:NOTICED_SHOWN]:
+        counts = ", ".join(x for x in (f"liked {t.liked}" if t.liked else "", f"disliked {t.disliked}"
+                                       if t.disliked else "") if x)
+        parts.append(f"{t.target} '{t.value}' ({counts})")
+    out.append_text(plain("; ".join(parts), 1200))
+    if len(tallies) > NOTICED_SHOWN:
+        out.append(f" and {len(tallies) - NOTICED_SHOWN} more")
+    needs = tallies[0].needs()
+    out.append(f". For '{tallies[0].value}': {needs}.", style="dim")
+    return out
+
+
+def feedback(store: Store, profile: Profile, facts: Facts) -> Text | None:
+    """The feedback given so far, counted: nothing says "nothing learned" when something was said."""
+    from shieldrec.agent.shield import NOT_NOW_DAYS
+
+    counts: dict[str, int] = {}
+    for ev in facts.history:
+        counts[ev.event] = counts.get(ev.event, 0) + 1
+    parts = []
+    for event, word in (("liked", "liked"), ("disliked", "disliked"), ("rated", "rated"), ("consumed", "finished"),
+                        ("skipped", "skipped"), ("not_now", "not now")):
+        if counts.get(event):
+            parts.append(f"{word} {counts[event]}")
+    blocks = sum(1 for p in facts.prefs if p.kind == "block")
+    if blocks:
+        parts.append(f"{blocks} block{'s' if blocks != 1 else ''}")
+    later = len(store.later.list(profile.id))
+    if later:
+        parts.append(f"{later} kept for later")
+    disputed = len(store.disputes.list(profile.id))
+    if disputed:
+        parts.append(f"{disputed} reason{'s' if disputed != 1 else ''} marked wrong")
+    if not parts:
+        return Text("No feedback yet: like, dislike or rate a few results (l, d, 1–5) and it shows up here.",
+                    style="dim")
+    out = Text("Your feedback so far: ", style="bold")
+    out.append(", ".join(parts) + ".")
+    if counts.get("not_now"):
+        out.append(f" Not-now items stay out of answers for {NOT_NOW_DAYS:g} days.", style="dim")
+    return out
+
+
+SECTIONS: list[Section] = [stated, learned, noticed, feedback]
+
+
+def summary(store: Store, profile: Profile) -> Text:
+    facts = Facts(store.preferences(profile), store.history(profile))
+    parts = [t for section in SECTIONS if (t := section(store, profile, facts)) is not None and t.plain]
+    return Text("\n").join(parts)
 
 
 class ProfileScreen(Page):
     BINDINGS = keys.bindings("profile")
+    NAME = "profile"
+    AUTO_FOCUS = ""  # on_mount focuses the beliefs without scrolling the summary away
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.undo_stack: list[tuple[str, Callable[[], object]]] = []  # (what was deleted, how to restore it)
 
     def compose(self) -> ComposeResult:
         yield Header(icon="◆")
-        with VerticalScroll(id="profile-body"):
+        with VerticalScroll(id="profile-body", can_focus=False):
             yield Static(id="profile-head")
             yield Label(Text("What ShieldRec believes about you (a add · e edit · x delete)"), classes="section")
             yield DataTable(id="prefs", cursor_type="row", zebra_stripes=True)
-            yield Label(Text("History (e edit · x delete)"), classes="section")
+            yield Label(Text("Kept for later (w on a result keeps it; x here removes it)"), classes="section")
+            yield DataTable(id="later", cursor_type="row", zebra_stripes=True)
+            yield Label(Text("Reasons you said were wrong (x on a result; x here takes it back)"),
+                        classes="section")
+            yield DataTable(id="disputes", cursor_type="row", zebra_stripes=True)
+            yield Label(Text("History (e edit · x delete · Ctrl+Z undoes a delete)"), classes="section")
             yield DataTable(id="history", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield from self.bottom()
 
     def on_mount(self) -> None:
         self.sub_title = f"profile · {self.profile.name}"
-        prefs = self.query_one("#prefs", DataTable)
-        prefs.add_columns("belief", "weight", "where it came from")
-        history = self.query_one("#history", DataTable)
-        history.add_columns("when", "what", "title", "by / from")
+        self.query_one("#prefs", DataTable).add_columns("belief", "weight", "where it came from")
+        self.query_one("#later", DataTable).add_columns("kept", "title", "by / from")
+        self.query_one("#disputes", DataTable).add_columns("when", "title", "the reason you disputed")
+        self.query_one("#history", DataTable).add_columns("when", "what", "title", "by / from")
         self.action_reload()
-        prefs.focus()
+        # The summary at the top stays in view; the beliefs table takes the keys.
+        self.query_one("#prefs", DataTable).focus(scroll_visible=False)
+
+    @staticmethod
+    def _fill(table: DataTable, rows: list[tuple[str, list[Text]]], *, hide_empty: bool = False) -> None:
+        row = table.cursor_row
+        table.clear()
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
+        table.move_cursor(row=min(row, max(0, table.row_count - 1)), scroll=False)
+        if hide_empty:
+            table.display = bool(rows)
 
     def action_reload(self) -> None:
-        prefs = self.store.preferences(self.profile)
         head = Text()
         head.append(f"{self.profile.name}", style="bold")
         if self.profile.about:
             head.append(" — ")
             head.append_text(plain(self.profile.about, 600))
         head.append("\n")
-        head.append_text(summary(prefs))
+        head.append_text(summary(self.store, self.profile))
         head.append("\nIt stays on this machine; platforms only ever see the public words of a request.", style="dim")
         self.query_one("#profile-head", Static).update(head)
 
-        table = self.query_one("#prefs", DataTable)
-        row = table.cursor_row
-        table.clear()
-        for p in prefs:
-            table.add_row(plain(belief(p), 300), Text(f"{p.weight:g}"), plain(origin(p), 500), key=f"p:{p.id}")
-        table.move_cursor(row=min(row, max(0, table.row_count - 1)))
+        def day(at: float) -> Text:
+            return Text(datetime.datetime.fromtimestamp(at).strftime("%Y-%m-%d"))
 
-        table = self.query_one("#history", DataTable)
-        row = table.cursor_row
-        table.clear()
+        self._fill(self.query_one("#prefs", DataTable), [
+            (f"p:{p.id}", [plain(belief(p), 300), Text(f"{p.weight:g}"), plain(origin(p), 500)])
+            for p in self.store.preferences(self.profile)])
+        self._fill(self.query_one("#later", DataTable), [
+            (f"l:{e.id}", [day(e.added_at), plain(e.item.title, 200),
+                           plain(e.item.creator or ", ".join(e.item.platforms) or e.item.source, 100)])
+            for e in self.store.later.list(self.profile.id)], hide_empty=True)
+        self._fill(self.query_one("#disputes", DataTable), [
+            (f"r:{d.id}", [day(d.at), plain(d.title, 120), plain(d.reason, 300)])
+            for d in self.store.disputes.list(self.profile.id)], hide_empty=True)
+        rows = []
         for ev in reversed(self.store.history(self.profile)):
             what = _EVENT_WORDS.get(ev.event, ev.event) + (f" {ev.rating:g}" if ev.rating is not None else "")
-            when = datetime.datetime.fromtimestamp(ev.at).strftime("%Y-%m-%d")
             by = ev.item.creator or ", ".join(ev.item.platforms) or ev.item.source
-            table.add_row(Text(when), Text(what), plain(ev.item.title, 200), plain(by, 100), key=f"h:{ev.id}")
-        table.move_cursor(row=min(row, max(0, table.row_count - 1)))
+            rows.append((f"h:{ev.id}", [day(ev.at), Text(what), plain(ev.item.title, 200), plain(by, 100)]))
+        self._fill(self.query_one("#history", DataTable), rows)
 
     def _focused_table(self) -> DataTable:
         focused = self.app.focused
@@ -139,8 +248,8 @@ class ProfileScreen(Page):
             ("kind", "Kind", Select([(k, k) for k in PREF_KINDS], value=c.kind, allow_blank=False, compact=True)),
             ("target", "About a", Select([(t, t) for t in PREF_TARGETS], value=c.target, allow_blank=False,
                                          compact=True)),
-            ("value", "Value (a topic, or the creator's / source's name)", Input(c.value, compact=True)),
-            ("weight", "Weight (0-10; 1 is usual)", Input(f"{c.weight:g}", compact=True)),
+            ("value", "Value (a topic, or the creator's / source's name)", field_input(c.value)),
+            ("weight", "Weight (0-10; 1 is usual)", field_input(f"{c.weight:g}")),
         ]
         body = "An edited learned entry becomes your own statement." if current and current.origin == "learned" else ""
         return Form(title, fields, check, body=body)
@@ -149,7 +258,7 @@ class ProfileScreen(Page):
         def added(pref: Preference | None) -> None:
             if pref is not None:
                 self.store.add_preference(self.profile, pref)
-                self._changed(f"Added: {pref.describe()}.")
+                self._changed(f"Added: {belief(pref)}.")
 
         self.app.push_screen(self._pref_form("Add to your profile", None), added)
 
@@ -160,6 +269,9 @@ class ProfileScreen(Page):
         kind, ident = selected
         if kind == "h":
             self._edit_event(ident)
+            return
+        if kind != "p":
+            self.app.tell("Only beliefs and history entries can be edited; x removes this one.")
             return
         current = next((p for p in self.store.preferences(self.profile) if p.id == ident), None)
         if current is None:
@@ -174,12 +286,11 @@ class ProfileScreen(Page):
             except ShieldRecError as exc:
                 self.app.tell(f"Not saved: {exc}", "error")
                 return
-            self._changed(f"Saved: {pref.describe()}.")
+            self._changed(f"Saved: {belief(pref)}.")
 
         self.app.push_screen(self._pref_form("Edit this belief", current), edited)
 
     def _edit_event(self, ident: int) -> None:
-        from shieldrec.items import HistoryEvent
         from shieldrec.store.db import tx
 
         ev = next((e for e in self.store.history(self.profile) if e.id == ident), None)
@@ -210,31 +321,79 @@ class ProfileScreen(Page):
             ("event", "What happened", Select([(e, e) for e in EVENTS], value=ev.event, allow_blank=False,
                                               compact=True)),
             ("rating", "Rating (for 'rated'; empty otherwise)",
-             Input("" if ev.rating is None else f"{ev.rating:g}", compact=True)),
+             field_input("" if ev.rating is None else f"{ev.rating:g}")),
         ]
         self.app.push_screen(Form(f"Edit: {ev.item.title}", fields, check), edited)
+
+    # -- deleting, with a question first and an undo after ---------------------------------
+
+    def _deletion(self, kind: str, ident: int) -> tuple[str, Callable[[], object], Callable[[], object]] | None:
+        """(what it is, how to delete it, how to put it back) for the selected row."""
+        store, profile = self.store, self.profile
+        if kind == "p":
+            pref = next((p for p in store.preferences(profile) if p.id == ident), None)
+            if pref is None:
+                return None
+            return (f"the belief “{belief(pref)}”", lambda: store.remove_preference(profile, ident),
+                    lambda: store.add_preference(profile, pref))
+        if kind == "h":
+            ev = next((e for e in store.history(profile) if e.id == ident), None)
+            if ev is None:
+                return None
+            what = _EVENT_WORDS.get(ev.event, ev.event)
+            return (f"“{what} '{ev.item.title}'” from your history", lambda: store.remove_event(profile, ident),
+                    lambda: store.add_event(profile, ev))
+        if kind == "l":
+            entry = next((e for e in store.later.list(profile.id) if e.id == ident), None)
+            if entry is None:
+                return None
+            return (f"'{entry.item.title}' from your watch list", lambda: store.later.remove(profile.id, ident),
+                    lambda: store.later.add(profile.id, entry))
+        dispute = next((d for d in store.disputes.list(profile.id) if d.id == ident), None)
+        if dispute is None:
+            return None
+        return (f"your note that “{dispute.reason}” is wrong", lambda: store.disputes.remove(profile.id, ident),
+                lambda: store.disputes.add(profile.id, dispute))
 
     def action_delete(self) -> None:
         selected = self._selected()
         if selected is None:
             return
-        kind, ident = selected
+        found = self._deletion(*selected)
+        if found is None:
+            self.app.tell("Not deleted: it is gone already.", "warning")
+            return
+        what, delete, restore = found
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                delete()
+            except ShieldRecError as exc:
+                self.app.tell(f"Not deleted: {exc}", "warning")
+                return
+            self.undo_stack.append((what, restore))
+            self._changed(f"Deleted {what}. Ctrl+Z puts it back.")
+
+        self.app.push_screen(Ask(f"Delete {what}?", "Ctrl+Z on this screen puts it back.", yes="Delete"), confirmed)
+
+    def action_undo(self) -> None:
+        if not self.undo_stack:
+            self.app.tell("Nothing to undo on this screen.")
+            return
+        what, restore = self.undo_stack.pop()
         try:
-            if kind == "p":
-                pref = next(p for p in self.store.preferences(self.profile) if p.id == ident)
-                self.store.remove_preference(self.profile, ident)
-                self._changed(f"Deleted: {pref.describe()}.")
-            else:
-                ev = next(e for e in self.store.history(self.profile) if e.id == ident)
-                self.store.remove_event(self.profile, ident)
-                self._changed(f"Deleted from history: '{ev.item.title}'.")
-        except (StopIteration, ShieldRecError) as exc:
-            self.app.tell(f"Not deleted: {exc or 'it is gone already'}", "warning")
+            restore()
+        except ShieldRecError as exc:
+            self.app.tell(f"Could not put it back: {exc}", "error")
+            return
+        self._changed(f"Put back {what}.")
 
     def _changed(self, message: str) -> None:
         self.action_reload()
         self.session.refresh()
-        self.app.chat.sync()
+        self.app.chat.run_worker(self.app.chat.sync(), group="sync")
         self.app.tell(message)
 
     # -- export and forget ----------------------------------------------------------------
@@ -258,7 +417,7 @@ class ProfileScreen(Page):
                               "error")
                 return
             self.app.tell(f"Exported to {target}: {len(doc['preferences'])} beliefs, {len(doc['history'])} history "
-                          "entries, your conversations. It is your private profile: keep the file safe.")
+                          "entries, your conversations and watch list. It is your private profile: keep the file safe.")
 
         self.app.push_screen(Prompt("Export this profile", "To a JSON file (re-import it with `shieldrec profile "
                                     "import`).", default, button="Export"), chosen)
@@ -282,7 +441,7 @@ class ProfileScreen(Page):
 
         self.app.push_screen(Confirm(
             f"Forget the profile '{name}'?",
-            "This deletes every belief, the whole history, the saved conversations, platform settings and the "
-            "request log of this profile, and wipes them from the database file. It cannot be undone. "
-            "(Tokens in the system keyring stay until you remove them on the Platforms screen.)",
+            "This deletes every belief, the whole history, the saved conversations, the watch list, platform "
+            "settings and the request log of this profile, and wipes them from the database file. It cannot be "
+            "undone. (Tokens in the system keyring stay until you remove them on the Platforms screen.)",
             name, button="Forget everything"), confirmed)

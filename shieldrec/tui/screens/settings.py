@@ -8,12 +8,13 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static, Switch
+from textual.widgets import Button, Header, Input, Label, Select, Static
 
 from shieldrec.errors import InvalidInput
 from shieldrec.settings import DEFAULT_WEIGHTS, RANKERS
 from shieldrec.tui import keys
 from shieldrec.tui.screens.base import Page
+from shieldrec.tui.screens.modals import OnOff, field_input
 
 DEVICES = ("auto", "cpu", "cuda")
 WEIGHT_HELP = {
@@ -35,19 +36,19 @@ def _number(raw: str, name: str, low: float, high: float) -> float:
 
 class SettingsScreen(Page):
     BINDINGS = keys.bindings("settings")
+    NAME = "settings"
 
     def compose(self) -> ComposeResult:
         s = self.app.settings
         yield Header(icon="◆")
-        with VerticalScroll(id="settings-body"):
+        with VerticalScroll(id="settings-body", can_focus=False):
             yield Label(Text("Language model (optional; ranking works without it)"), classes="section")
             with Horizontal(classes="row"):
                 yield Label("Use it")
-                yield Switch(s.llm.enabled, id="llm-enabled")
+                yield OnOff(s.llm.enabled, id="llm-enabled")
             with Horizontal(classes="row"):
                 yield Label("Model file")
-                yield Input(s.llm.model, placeholder="bundled, or a path to any .gguf file", id="llm-model",
-                            compact=True)
+                yield field_input(s.llm.model, placeholder="bundled, or a path to any .gguf file", id="llm-model")
             with Horizontal(classes="row"):
                 yield Label("LLM device")
                 yield Select([(d, d) for d in DEVICES], value=s.llm.device if s.llm.device in DEVICES else "auto",
@@ -66,34 +67,37 @@ class SettingsScreen(Page):
                              allow_blank=False, id="ranker", compact=True)
             with Horizontal(classes="row"):
                 yield Label("Public counts (0-1)")
-                yield Input(f"{s.ranking.popularity:g}", id="popularity", compact=True)
+                yield field_input(f"{s.ranking.popularity:g}", id="popularity")
             with Horizontal(classes="row"):
                 yield Label("Diversity (0-1)")
-                yield Input(f"{s.ranking.diversity:g}", id="diversity", compact=True)
+                yield field_input(f"{s.ranking.diversity:g}", id="diversity")
             with Horizontal(classes="row"):
                 yield Label("Sponsored penalty (0-4)")
-                yield Input(f"{s.ranking.sponsored_penalty:g}", id="sponsored-penalty", compact=True)
+                yield field_input(f"{s.ranking.sponsored_penalty:g}", id="sponsored-penalty")
             with Horizontal(classes="row"):
                 yield Label("Injection penalty (0-4)")
-                yield Input(f"{s.ranking.injection_penalty:g}", id="injection-penalty", compact=True)
+                yield field_input(f"{s.ranking.injection_penalty:g}", id="injection-penalty")
             yield Label(Text("Fusion weights (0-5; the hand-set ranker, and plug-ins for both)"), classes="section")
             for name in DEFAULT_WEIGHTS:
                 with Horizontal(classes="row"):
                     yield Label(Text(f"{name}: {WEIGHT_HELP.get(name, '')}"))
                     value = s.ranking.weights.get(name, DEFAULT_WEIGHTS[name])
-                    yield Input(f"{value:g}", id=f"weight-{name}", compact=True)
+                    yield field_input(f"{value:g}", id=f"weight-{name}")
             yield Label(Text("Look"), classes="section")
             with Horizontal(classes="row"):
                 yield Label("Theme")
                 themes = sorted(self.app.available_themes)
                 yield Select([(t, t) for t in themes], value=self.app.theme if self.app.theme in themes else themes[0],
                              allow_blank=False, id="theme", compact=True)
+            with Horizontal(classes="row"):
+                yield Label("Compact answers (one line per pick; Ctrl+T in the chat)")
+                yield OnOff(s.tui.compact, id="compact")
             yield Static(Text("Keys are remapped in config.toml under [tui.keys] (F1 lists every binding id)."),
                          classes="hint")
             with Horizontal(classes="buttons"):
                 yield Button("Revert", id="revert")
                 yield Button("Save", variant="primary", id="save")
-        yield Footer()
+        yield from self.bottom()
 
     def on_mount(self) -> None:
         self.sub_title = "settings"
@@ -129,14 +133,18 @@ class SettingsScreen(Page):
         s.ranking.diversity, s.ranking.sponsored_penalty, s.ranking.injection_penalty = diversity, sponsored, injection
         s.ranking.ranker, s.ranking.popularity = self._select("ranker"), popularity
         s.ranking.weights = {**s.ranking.weights, **weights}
-        s.llm.enabled = self.query_one("#llm-enabled", Switch).value
+        s.llm.enabled = self.query_one("#llm-enabled", OnOff).value
+        compact = self.query_one("#compact", OnOff).value
         s.llm.model, s.llm.device = model, self._select("llm-device")
         s.embedding_device = self._select("embedding-device")
         theme = self._select("theme")
         if theme != self.app.theme:
             self.app.theme = theme  # saved by the app's theme watcher too
+        s.tui.compact = compact
         if not self.app.save_settings():
             return
+        if compact != self.app.chat.compact:
+            self.app.chat.run_worker(self.app.chat.set_compact(compact), group="sync")
         if s.embedding_device != device_before:
             self.app.tell("The embedding device applies from the next start of ShieldRec.")
         if (s.llm.enabled, s.llm.model, s.llm.device) != llm_before:
