@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import socket
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -51,8 +52,8 @@ PROFILES_DIR = REPO / "profiles"
 TESTS = Path(__file__).resolve().parent
 
 # Whole folders outside the fast tier: the terminal app, the language model, the service, crashes and
-# hostile servers all run real processes, servers or models.
-SLOW_FOLDERS = ("tui", "llm", "serve", "faults", "hostile")
+# hostile servers all run real processes, servers or models; the evaluation reads whole data sets.
+SLOW_FOLDERS = ("tui", "llm", "serve", "faults", "hostile", "eval")
 # Fixtures that load a model or start a server: a test that asks for one is slow wherever it lives.
 SLOW_FIXTURES = {"embedder", "make_pipeline", "pipeline", "demo", "llm", "chat_llm", "bundled_gguf", "chat_gguf"}
 
@@ -158,6 +159,24 @@ def demo(catalog: "Catalog") -> Iterator["DemoServer"]:  # noqa: F821
 
     with DemoServer(catalog=catalog) as server:
         yield server
+
+
+# The budget of one run: the fast tier's edit-test loop, and everything (CI allows 90 minutes in all).
+FAST_TIER_BUDGET_S = 120
+SUITE_BUDGET_S = 60 * 60
+_started = time.monotonic()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    fast = session.config.getoption("markexpr", "") == "not slow"
+    budget = FAST_TIER_BUDGET_S if fast else SUITE_BUDGET_S
+    took = time.monotonic() - _started
+    if took > budget and session.testscollected > 0 and exitstatus == 0:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.write_line(f"the run took {took:.0f} s, over its budget of {budget} s: make something faster "
+                                "(or move it to scripts/) rather than raising the budget", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.hookimpl(hookwrapper=True)

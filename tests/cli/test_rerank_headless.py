@@ -54,3 +54,14 @@ def test_the_service_does_not_import_the_terminal_app(shieldrec_home: Path) -> N
                           env={**os.environ, "SHIELDREC_HOME": str(shieldrec_home)})
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def test_eval_does_not_import_the_terminal_app(shieldrec_home: Path) -> None:
+    env = {**os.environ, "SHIELDREC_HOME": str(shieldrec_home)}
+    done = subprocess.run([sys.executable, "-c", PROBE, "eval", "--users", "3", "--method", "random", "--format", "json"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stderr.strip().splitlines()[-1])
+    assert "shieldrec.eval.runner" in loaded  # it really evaluated in that interpreter
+    assert [row["name"] for row in json.loads(done.stdout)["methods"]] == ["random"]
+    assert not [m for m in loaded if m.startswith(("textual", "shieldrec.tui", "shieldrec.agent"))]
