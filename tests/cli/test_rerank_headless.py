@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import pytest
-
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # each test runs the real command in a fresh interpreter, models included
+
 PROBE = """
 import json, sys
 from shieldrec.cli import cli
-
-pytestmark = pytest.mark.slow  # real servers, processes or the embedding model
 cli.main(args=sys.argv[1:], prog_name="shieldrec", standalone_mode=False)
 print(json.dumps(sorted(m for m in sys.modules
                       if m.split(".")[0] in ("textual", "shieldrec", "fastapi", "starlette", "uvicorn", "ray"))),
