@@ -74,12 +74,13 @@ def test_candidates_share_a_batch_and_score_as_they_would_alone(
     local.score_continuations(prefix, candidates[:1])  # the prefix is cached: only candidates decode below
     decoded.clear()
     together = local.score_continuations(prefix, candidates, together=True)
-    batches_together = [sorted({e[2] for e in batch}) for batch in decoded]
+    batches_together = [sorted({e[2] for e in batch} - {0}) for batch in decoded]  # candidate sequences
     decoded.clear()
     alone = local.score_continuations(prefix, candidates, together=False)
-    batches_alone = [sorted({e[2] for e in batch}) for batch in decoded]
+    batches_alone = [sorted({e[2] for e in batch} - {0}) for batch in decoded]
 
-    assert len(batches_alone) == len(candidates) and all(seqs == [1] for seqs in batches_alone)
+    assert len(batches_alone) == len(candidates), batches_alone
+    assert all(len(seqs) == 1 for seqs in batches_alone), batches_alone  # one candidate per decode
     # Up to SEQUENCES-1 candidates in one decode, each in its own sequence beside the prefix.
     assert max(len(seqs) for seqs in batches_together) == min(len(candidates), SEQUENCES - 1)
     assert len(batches_together) < len(candidates)
