@@ -87,6 +87,15 @@ def test_candidates_share_a_batch_and_score_as_they_would_alone(
     assert len(batches_together) < len(candidates)
     for a, b in zip(together, alone, strict=True):
         assert a.shape == b.shape and np.all(np.isfinite(a))
-        # Batch-mates change the kernels' rounding: with this quantized model a token's log-probability moves
-        # by up to about 0.1 (measured), never by what separates a likely title from an unlikely one.
-        np.testing.assert_allclose(a, b, atol=0.3)
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "measured here: a candidate decoded beside others scores up to 0.5 nats per token away from the same "
+    "candidate decoded alone (runtime.score_continuations promises a difference in the last digits only); "
+    "until the cause is found, batched likelihoods are not those of the candidate alone"))
+def test_a_candidates_score_hardly_moves_with_its_batch_mates(local: LocalLLM) -> None:
+    prefix, candidates = _prompt(local, "reads sea stories and adventure")
+    together = local.score_continuations(prefix, candidates, together=True)
+    alone = local.score_continuations(prefix, candidates, together=False)
+    for a, b in zip(together, alone, strict=True):
+        np.testing.assert_allclose(a, b, atol=0.02)
