@@ -220,6 +220,11 @@ async def test_card_keys_not_now_dislike_open_and_the_removed_view(make_app: Cal
         text = await shown(pilot)
         assert "you said not now" in text and "you disliked it" in text
         await pilot.press("escape")
+        await pilot.press("ctrl+o")  # the same view from anywhere in the chat, by its own key
+        await pilot.pause()
+        assert isinstance(app.screen, Removed) and "you disliked it" in await shown(pilot)
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("u")  # undo the dislike: the card is back, in its place
         await pilot.pause()
         assert ids()[0] == second.item_id
