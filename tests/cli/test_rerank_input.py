@@ -111,6 +111,7 @@ def peak_rss_mb(chunks: list[tuple[bytes, int]], *args: str, env: dict[str, str]
     writer.start()
     assert proc.stderr is not None
     text = proc.stderr.read().decode()
+    proc.stderr.close()
     proc.wait(timeout=300)
     writer.join()
     kb = [int(x.split()[1]) for x in text.splitlines() if x.startswith("PEAK_KB")]
