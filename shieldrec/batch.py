@@ -273,13 +273,26 @@ def build_ranker(settings: Settings, store: Store | None, *, with_llm: bool = Fa
     from shieldrec.ranking import Pipeline
 
     if not with_llm:
-        return Pipeline.for_user(store, settings, owner=owner), ""
+        return personal(Pipeline.for_user(store, settings, owner=owner), store, owner), ""
     from shieldrec.llm import build_pipeline
 
     settings.llm.enabled = True  # asked for by name
     embedder = Pipeline.for_user(store, settings, owner=owner).embedder
     pipeline, parts = build_pipeline(settings, embedder)
-    return pipeline, parts.note
+    return personal(pipeline, store, owner), parts.note
+
+
+def personal(pipeline: Pipeline, store: Store | None, owner: int | None) -> Pipeline:
+    """With a profile: what it learned from its user (its ranker head and interest facets) on
+    the pipeline; `pipeline.personal.reload()` takes in a newer update."""
+    learned = None
+    if store is not None and owner is not None:
+        from shieldrec.learning.personalize import Personal
+
+        learned = Personal(store, owner, pipeline.embedder)
+        learned.attach(pipeline)
+    pipeline.personal = learned  # type: ignore[attr-defined]
+    return pipeline
 
 
 def with_profile(

@@ -42,6 +42,11 @@ def _tokens(text: str) -> frozenset[str]:
                      if len(w) > 2 and w not in _COMMON)
 
 
+def content_words(text: str) -> frozenset[str]:
+    """The words of `text` that can say what it is about (lowercase, common words left out)."""
+    return _tokens(text)
+
+
 def _names(item: Item) -> frozenset[str]:
     parts = [item.title, item.creator, item.source]
     meta = item.meta

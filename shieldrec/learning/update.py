@@ -1,0 +1,97 @@
+"""One update of what a profile learned: its lists replayed through the pipeline's features,
+the personal model refitted on them, the interest facets rebuilt; both written at once.
+
+Blocking (an embedding pass over items not seen before, then milliseconds of fitting):
+call it from a worker thread (`learning.worker.Learner`), never from a UI's thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from shieldrec.learning import examples, facets as F, personal
+from shieldrec.store.db import tx
+
+if TYPE_CHECKING:
+    from shieldrec.ranking import Embedder
+    from shieldrec.settings import Settings
+    from shieldrec.store import Profile, Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Report:
+    """What one update did, in numbers a benchmark or a status line can print."""
+
+    events: int
+    lists: int
+    pairs: int
+    blend: float
+    facets: int
+    replay_s: float  # computing the lists' features (embedding any new text)
+    fit_s: float  # the gradient steps
+    total_s: float
+
+    def describe(self) -> str:
+        return (f"learned from {self.events} feedback events ({self.pairs} comparisons): personal weight "
+                f"{self.blend:.2f}, {self.facets} interest facets")
+
+
+def replay(pipeline: Any, lists: list[examples.Judged]) -> tuple[list[tuple[list[str], np.ndarray]], list[np.ndarray]]:
+    """Each list's features as the pipeline computes them now, and the prior's scores."""
+    feats = pipeline.features_many([j.request for j in lists]) if lists else []
+    model = pipeline._learned() if hasattr(pipeline, "_learned") else None
+    scores = [model.score(x) if model is not None and len(x) else np.zeros(len(x)) for _, x in feats]
+    return feats, scores
+
+
+def item_vectors(embedder: Embedder, history: list[Any]) -> dict[str, np.ndarray]:
+    from shieldrec.ranking.semantic import item_text
+
+    items = {ev.item.item_id: ev.item for ev in history}
+    if not items:
+        return {}
+    vecs = embedder.encode([item_text(it) for it in items.values()])
+    return dict(zip(items, vecs))
+
+
+def update(store: Store, profile: Profile, embedder: Embedder, settings: Settings | None = None) -> Report:
+    """Refit the profile's personal model and rebuild its facets from everything it holds now."""
+    from shieldrec.ranking import Pipeline
+    from shieldrec.ranking.features import FEATURES
+    from shieldrec.settings import Settings
+
+    started = time.perf_counter()
+    settings = settings or Settings.load()
+    history = store.history(profile)
+    prefs = store.preferences(profile)
+    since = store.learned.since(profile.id)
+    lists = examples.build(history, store.learned.impressions(profile.id), prefs, since)
+    ranking = replace(settings.ranking, ranker="learned")
+    pipeline = Pipeline(ranking, embedder)
+    feats, scores = replay(pipeline, lists)
+    replayed = time.perf_counter()
+    prior = pipeline._learned()
+    version = prior.version if prior is not None else "none"
+    fitted = personal.train(lists, feats, scores, FEATURES, version,
+                            newest_event=max((ev.id or 0 for ev in history), default=0),
+                            previous=store.learned.model(profile.id))
+    fit_s = time.perf_counter() - replayed
+    taught = [ev for ev in history if ev.at >= since]
+    built = F.build(taught, item_vectors(embedder, taught))
+    keep = {f.key for f in built}
+    pinned = [f for f in store.learned.facets(profile.id) if f.pinned and f.key not in keep]
+    with tx(store.db):
+        if store._find(profile.name) is None:  # forgotten meanwhile: nothing to write to
+            return Report(0, 0, 0, 0.0, 0, 0.0, 0.0, time.perf_counter() - started)
+        store.learned.save_model(profile.id, fitted.model)
+        store.learned.replace_facets(profile.id, built + pinned)
+    m = fitted.model
+    return Report(m.events, len(lists), m.pairs, m.blend, len(built) + len(pinned), replayed - started, fit_s,
+                  time.perf_counter() - started)
