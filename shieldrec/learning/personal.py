@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,7 +36,7 @@ HELD_OUT = 0.2
 MIN_HELD_OUT_PAIRS = 8
 STEPS = 40
 LR = 0.1
-RIDGE = 0.02
+RIDGE = 0.1
 FROZEN = ("platform_rank",)  # the order a list was shown in is ours, not the user's taste
 
 
@@ -73,22 +74,34 @@ def pairs(lists: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Pairs:
 
 
 def fit(p: Pairs, n_features: int, frozen: Sequence[int] = (), start: np.ndarray | None = None,
-        steps: int = STEPS, ridge: float = RIDGE) -> np.ndarray:
-    """h (score units per raw feature unit) by `steps` full-batch Adam steps; deterministic."""
+        steps: int = STEPS, ridge: float = RIDGE, device: str = "cpu") -> np.ndarray:
+    """h (the prior's output units per raw feature unit) by `steps` full-batch Adam steps;
+    deterministic on the CPU. The CPU is the default: a profile's few thousand comparisons
+    are done before a GPU would have its data."""
     import torch
 
     if p.count == 0:
         return np.zeros(n_features, dtype=np.float32)
-    d = torch.from_numpy(p.diff)
+    if device != "cpu":
+        from shieldrec.devices import torch_device
+
+        device = torch_device(device)
+    with torch.device(device):
+        return _fit(torch, p, n_features, frozen, start, steps, ridge, device)
+
+
+def _fit(torch: Any, p: Pairs, n_features: int, frozen: Sequence[int], start: np.ndarray | None, steps: int,
+         ridge: float, device: str) -> np.ndarray:
+    d = torch.from_numpy(p.diff).to(device)
     scale = d.abs().mean(dim=0).clamp_min(1e-3)  # each feature's typical difference: one step size for all
     mask = torch.ones(n_features)
     if frozen:
         mask[list(frozen)] = 0.0
     z = d / scale * mask
-    prior = torch.from_numpy(p.prior)
-    w = torch.from_numpy(p.weight)
+    prior = torch.from_numpy(p.prior).to(device)
+    w = torch.from_numpy(p.weight).to(device)
     w = w / w.sum()
-    g0 = torch.zeros(n_features) if start is None else torch.from_numpy(np.asarray(start, dtype=np.float32)) * scale
+    g0 = torch.zeros(n_features) if start is None else torch.from_numpy(np.asarray(start, dtype=np.float32)).to(device) * scale
     g = g0.clone().requires_grad_(True)
     opt = torch.optim.Adam([g], lr=LR)
     for _ in range(steps):
@@ -97,7 +110,7 @@ def fit(p: Pairs, n_features: int, frozen: Sequence[int] = (), start: np.ndarray
         opt.zero_grad()
         loss.backward()
         opt.step()
-    return (g.detach() * mask / scale).numpy().astype(np.float32)
+    return (g.detach() * mask / scale).cpu().numpy().astype(np.float32)
 
 
 def order_agreement(p: Pairs, h: np.ndarray | None, weight: float = 1.0) -> float:

@@ -16,6 +16,7 @@ import numpy as np
 
 from shieldrec.items import Item
 from shieldrec.learning import facets as F
+from shieldrec.ranking import facts
 from shieldrec.ranking.types import RankRequest, Signal
 from shieldrec.store.learned import Facet, PersonalModel
 
@@ -44,8 +45,8 @@ def head_for(model: PersonalModel | None) -> Any:
     for name, w in zip(model.features, model.weights):
         if name in FEATURES:
             weight[FEATURES.index(name)] = w
-    # The head adds to the model's output before its scale; the fit is in score units.
-    return ResidualHead(weight=weight * model.blend / max(prior.weights.scale, 1e-9), events=model.events)
+    # Fitted in the prior's own output units, where the head adds.
+    return ResidualHead(weight=weight * model.blend, events=model.events)
 
 
 class FacetScorer:
@@ -55,20 +56,32 @@ class FacetScorer:
 
     name = NAME
 
-    def __init__(self, embedder: Embedder, facets: Sequence[Facet] = ()) -> None:
+    def __init__(self, embedder: Embedder, facets: Sequence[Facet] = (), events: int | None = None) -> None:
         self.embedder = embedder
         self.facets = list(facets)
+        # Learned facets count once the profile has as much feedback as the personal model needs
+        # (`personal.MIN_EVENTS`): a profile with a handful of events ranks as the prior does.
+        # Pinned ones always count: the user said so.
+        self.events = events
+
+    def _counting(self) -> list[Facet]:
+        from shieldrec.learning.personal import MIN_EVENTS
+
+        if self.events is None or self.events >= MIN_EVENTS:
+            return self.facets
+        return [f for f in self.facets if f.pinned]
 
     def score(self, request: RankRequest, items: list[Item]) -> list[Signal]:
         from shieldrec.ranking.lexical import content_words
         from shieldrec.ranking.semantic import item_text
 
-        if not self.facets or not items:
+        counting = self._counting()
+        if not counting or not items:
             return [Signal(0.0) for _ in items]
         query = None
         if request.instruction.strip():
             query = self.embedder.encode([request.instruction])[0]
-        chosen = F.select(self.facets, query, content_words(request.instruction))
+        chosen = F.select(counting, query, content_words(request.instruction))
         if not chosen:
             return [Signal(0.0) for _ in items]
         vecs = self.embedder.encode([item_text(it) for it in items])
@@ -82,12 +95,14 @@ class FacetScorer:
                 if not word:
                     continue
                 share = min(1.0, f.strength / FULL_STRENGTH) if not f.pinned else 1.0
+                tag = next((t for t in facts.genres(item) if t.strip().lower() == word), "")
+                shown = f"tagged {tag}" if tag else f"it mentions '{word}'"
                 if f.kind == "like":
                     value += LIKE_PUSH * share
-                    reasons.append(f"you tend to like {f.label} ({word}; liked {_titles(f)})")
+                    reasons.append(f"you tend to like {f.label}, as in {_titles(f)} ({shown})")
                 else:
                     value -= AVOID_PUSH * share
-                    reasons.append(f"demoted: you tend to dislike {f.label} ({word}; disliked {_titles(f)})")
+                    reasons.append(f"demoted: you tend to dislike {f.label}, as in {_titles(f)} ({shown})")
             out.append(Signal(float(np.clip(value, -1.0, 1.0)), "; ".join(reasons[:1])))
         return out
 
@@ -136,6 +151,7 @@ class Personal:
         with self._lock:
             self.model, self.head = model, head
             self.scorer.facets = facets
+            self.scorer.events = model.events if model is not None else 0
             for ref in self._pipelines:
                 pipeline = ref()
                 if pipeline is not None and hasattr(pipeline, "head"):

@@ -44,10 +44,12 @@ class Report:
 
 
 def replay(pipeline: Any, lists: list[examples.Judged]) -> tuple[list[tuple[list[str], np.ndarray]], list[np.ndarray]]:
-    """Each list's features as the pipeline computes them now, and the prior's scores."""
+    """Each list's features as the pipeline computes them now, and the prior's logits (its
+    output before the scale that puts it among the hand-set penalties: the head adds there)."""
     feats = pipeline.features_many([j.request for j in lists]) if lists else []
     model = pipeline._learned() if hasattr(pipeline, "_learned") else None
-    scores = [model.score(x) if model is not None and len(x) else np.zeros(len(x)) for _, x in feats]
+    scale = max(float(model.weights.scale), 1e-9) if model is not None else 1.0
+    scores = [model.score(x) / scale if model is not None and len(x) else np.zeros(len(x)) for _, x in feats]
     return feats, scores
 
 
