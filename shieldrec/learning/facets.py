@@ -24,7 +24,7 @@ import numpy as np
 
 from shieldrec.items import HistoryEvent, Item
 from shieldrec.ranking import facts
-from shieldrec.ranking.lexical import content_words
+from shieldrec.ranking.lexical import tokens
 from shieldrec.ranking.taste import strength
 from shieldrec.store.learned import Facet
 
@@ -64,7 +64,7 @@ def item_tags(item: Item) -> frozenset[str]:
 
 
 def item_words(item: Item) -> frozenset[str]:
-    return frozenset(w for w in content_words(f"{item.title} {item.text[:1200]}") if w not in _VAGUE and len(w) > 3)
+    return frozenset(w for w in tokens(f"{item.title} {item.text[:1200]}") if w not in _VAGUE and len(w) > 3)
 
 
 def shows(item: Item, facet: Facet) -> str:

@@ -72,7 +72,7 @@ class FacetScorer:
         return [f for f in self.facets if f.pinned]
 
     def score(self, request: RankRequest, items: list[Item]) -> list[Signal]:
-        from shieldrec.ranking.lexical import content_words
+        from shieldrec.ranking.lexical import tokens
         from shieldrec.ranking.semantic import item_text
 
         counting = self._counting()
@@ -81,7 +81,7 @@ class FacetScorer:
         query = None
         if request.instruction.strip():
             query = self.embedder.encode([request.instruction])[0]
-        chosen = F.select(counting, query, content_words(request.instruction))
+        chosen = F.select(counting, query, tokens(request.instruction))
         if not chosen:
             return [Signal(0.0) for _ in items]
         vecs = self.embedder.encode([item_text(it) for it in items])
