@@ -116,8 +116,11 @@ class Personal:
     """A profile's learned part, as rankings use it: `attach` it to a pipeline, `reload` it
     after an update and every pipeline it is attached to ranks with the new one."""
 
-    def __init__(self, store: Store, profile_id: int, embedder: Embedder) -> None:
+    def __init__(self, store: Store | None, profile_id: int, embedder: Embedder,
+                 snapshot: tuple[PersonalModel | None, list[Facet]] | None = None) -> None:
+        """`snapshot`: (model, facets) read elsewhere, for a worker without the database (Ray)."""
         self.store = store
+        self.snapshot = snapshot
         self.profile_id = profile_id
         self.scorer = FacetScorer(embedder)
         self.head: Any = None
@@ -141,9 +144,14 @@ class Personal:
             self._pipelines = [r for r in self._pipelines if r() is not None] + [weakref.ref(pipeline)]
         return pipeline
 
+    def read(self) -> tuple[PersonalModel | None, list[Facet]]:
+        """(model, facets) as they are now: what a worker elsewhere is handed."""
+        if self.store is None:
+            return self.snapshot or (None, [])
+        return self.store.learned.model(self.profile_id), self.store.learned.facets(self.profile_id)
+
     def reload(self) -> None:
-        model = self.store.learned.model(self.profile_id)
-        facets = self.store.learned.facets(self.profile_id)
+        model, facets = self.read()
         try:
             head = head_for(model)
         except Exception:  # noqa: BLE001 - no ranker weights: the fusion ranks, without a head
