@@ -11,6 +11,7 @@ list's own items.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -58,13 +59,16 @@ def build(history: Sequence[HistoryEvent], impressions: Sequence[Impression],
     claimed: dict[int, list[tuple[HistoryEvent, float]]] = {}
     loose: list[tuple[HistoryEvent, float]] = []
     ordered = sorted(impressions, key=lambda imp: imp.at)
+    showed: dict[str, list[tuple[float, int]]] = {}  # item id -> (time, list) of the lists that showed it
+    for k, imp in enumerate(ordered):
+        for it in imp.items:
+            showed.setdefault(it.item_id, []).append((imp.at, k))
     for ev, g in feedback:
         owner = None
-        for k in range(len(ordered) - 1, -1, -1):  # the latest list before it that showed the item
-            imp = ordered[k]
-            if imp.at <= ev.at and any(it.item_id == ev.item.item_id for it in imp.items):
-                owner = k
-                break
+        found = showed.get(ev.item.item_id, [])
+        n = bisect.bisect_right(found, (ev.at, len(ordered)))  # the latest list at or before it
+        if n:
+            owner = found[n - 1][1]
         if owner is None:
             loose.append((ev, g))
         else:
