@@ -225,9 +225,8 @@ def _show_learned(store: Store, p: Profile, history: list[HistoryEvent]) -> None
                 click.echo(f"  {line}")
     model = store.learned.model(p.id)
     feedback = sum(1 for ev in history if gain(ev) is not None)
-    newest = max((ev.id or 0 for ev in history), default=0)
     click.echo("")
-    for line in words.model_lines(model, feedback, newest):
+    for line in words.model_lines(model, feedback, words.newest_taught(history, model)):
         click.echo(line)
     if model is not None:
         waiting = sum(1 for ev in history if (ev.id or 0) > model.newest_event and gain(ev) is not None)

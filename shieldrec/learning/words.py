@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from shieldrec.learning import facets as F
 from shieldrec.learning import personal
+from shieldrec.items import HistoryEvent
 from shieldrec.store.learned import Facet, PersonalModel
 
 _KINDS = {"liked": "liked", "disliked": "disliked", "rated": "rated", "not_now": "not now", "consumed": "finished",
@@ -23,7 +24,21 @@ def facet_line(f: Facet) -> str:
     return f"{F.describe(f)}; strength {f.strength:.1f}, latest {_day(f.last_at)[:10]}{extra}"
 
 
-def model_lines(model: PersonalModel | None, feedback_events: int, newest_event: int) -> list[str]:
+def newest_taught(history: Sequence[HistoryEvent], model: PersonalModel | None, n: int = 3) -> list[str]:
+    """The newest feedback the model read, in words ("liked 'Arrival'"), newest first."""
+    from shieldrec.learning.examples import gain
+
+    if model is None:
+        return []
+    read = [ev for ev in history if (ev.id or 0) <= model.newest_event and gain(ev) is not None]
+    out = []
+    for ev in reversed(read[-n:]):
+        verb = f"rated {ev.rating:g}" if ev.event == "rated" and ev.rating is not None else _KINDS.get(ev.event, ev.event)
+        out.append(f"{verb} '{ev.item.title}'")
+    return out
+
+
+def model_lines(model: PersonalModel | None, feedback_events: int, newest: Sequence[str] = ()) -> list[str]:
     """What the personal ranking model learned, from which events, and how much it weighs."""
     rule = (f"its weight is events / (events + {personal.HALF_EVENTS}) from {personal.MIN_EVENTS} events on, "
             "0 before; the shipped ranker always weighs 1")
@@ -35,6 +50,8 @@ def model_lines(model: PersonalModel | None, feedback_events: int, newest_event:
     kinds = ", ".join(f"{_KINDS.get(k, k)} {n}" for k, n in sorted(model.taught_by.items(), key=lambda kv: -kv[1]))
     lines = [f"Personal ranking model: learned from {model.events} feedback events ({kinds or 'none'}), "
              f"{model.pairs} comparisons of one item above another; updated {_day(model.trained_at)}."]
+    if newest:
+        lines.append(f"The newest it learned from: {', '.join(newest)}.")
     if model.blend > 0:
         lines.append(f"It weighs {model.blend:.2f} against the shipped ranker ({rule}).")
     elif model.events < personal.MIN_EVENTS:

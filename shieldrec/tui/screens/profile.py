@@ -155,11 +155,11 @@ def interests(store: Store, profile: Profile, facts: Facts) -> Text | None:
 def ranking_model(store: Store, profile: Profile, facts: Facts) -> Text | None:
     """What the personal ranking model learned, from which events, and how much it weighs."""
     from shieldrec.learning.examples import gain
-    from shieldrec.learning.words import model_lines
+    from shieldrec.learning.words import model_lines, newest_taught
 
     events = sum(1 for ev in facts.history if gain(ev) is not None)
-    newest = max((ev.id or 0 for ev in facts.history), default=0)
-    lines = model_lines(store.learned.model(profile.id), events, newest)
+    model = store.learned.model(profile.id)
+    lines = model_lines(model, events, newest_taught(facts.history, model))
     out = Text()
     head, _, rest = lines[0].partition(": ")
     out.append(head + ": ", style="bold")
