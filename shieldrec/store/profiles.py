@@ -468,6 +468,9 @@ def _learned_part(raw: Any) -> dict[str, Any]:
     except InvalidInput as exc:
         raise InvalidInput(f"learned.model: {exc}") from None
     facets, choices = [], []
+    for key in ("facets", "facet_choices"):
+        if not isinstance(raw.get(key) or [], list):
+            raise InvalidInput(f"learned.{key} must be a list")
     for i, f in enumerate(raw.get("facets") or [], 1):
         try:
             if not isinstance(f, dict) or f.get("kind") not in ("like", "avoid"):

@@ -120,3 +120,15 @@ def test_profile_show_says_what_was_learned_and_how_much_it_weighs(store: Store,
     assert out.exit_code == 0, out.output
     shown = CliRunner().invoke(cli, ["profile", "show", "ana"]).output
     assert "you tend to like" not in shown and "slow cinema" in shown
+
+
+@pytest.mark.parametrize("learned", [
+    5, "x", {"facets": 3}, {"facet_choices": {"a": 1}}, {"facets": [{"kind": "like", "items": "abc"}]},
+    {"facets": [{"kind": "hate"}]}, {"facet_choices": [{"key": "k", "choice": "burn"}]}, {"since": "yesterday"},
+    {"model": {"features": ["a"], "weights": [1.0], "events": -1, "pairs": 0}},
+])
+def test_a_learned_part_that_is_not_one_is_a_clear_error(store: Store, learned: object) -> None:
+    doc = {"profile": {"name": "x"}, "learned": learned}
+    with pytest.raises(InvalidInput, match="learned"):
+        store.import_profile(doc)
+    assert store.profiles() == []
