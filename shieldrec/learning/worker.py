@@ -80,7 +80,7 @@ class Learner:
             except ShieldRecError as exc:
                 error = str(exc)
             except Exception as exc:  # noqa: BLE001 - learning must never take the app down
-                log.exception("learning from feedback failed")
+                log.debug("learning from feedback failed", exc_info=True)  # the details, for a debug log
                 error = f"{type(exc).__name__}: {exc}"
             if error:
                 log.warning("profile %s: learning from feedback failed: %s", profile.name, error)
@@ -88,5 +88,5 @@ class Learner:
             if self.on_done is not None:
                 try:
                     self.on_done(profile, report, error)
-                except Exception:  # noqa: BLE001
-                    log.exception("the learner's callback failed")
+                except Exception as exc:  # noqa: BLE001 - a closing UI must not stop the learner
+                    log.debug("the learner's callback failed: %s", exc, exc_info=True)
