@@ -175,7 +175,7 @@ class Simulation:
         self.prior = Pipeline(replace(ranking, ranker="learned"), ctx.embedder, ranker=ctx.ranker)
         self.fusion = Pipeline(replace(ranking, ranker="fusion"), ctx.embedder)
         self.embedding = five_line(ctx)
-        self._replayed: dict[int, Any] = {}
+        self._replayed: dict[Any, Any] = {}
 
     def order(self, pipeline: Any, request: RankRequest) -> list[str]:
         result = pipeline.rank(request)
@@ -189,11 +189,7 @@ class Simulation:
 
         if not lists:
             return None
-        for j in lists:  # a list's features never change: its history is fixed when it is shown
-            if id(j) not in self._replayed:
-                self._replayed[id(j)] = self.replay([j])
-        feats = [self._replayed[id(j)][0][0] for j in lists]
-        scores = [self._replayed[id(j)][1][0] for j in lists]
+        feats, scores = self.replay(lists)
         model = self.prior._learned()
         fitted = personal.train(lists, feats, scores, FEATURES, model.version)
         head = head_for(fitted.model)
@@ -204,7 +200,7 @@ class Simulation:
     def replay(self, lists: list[examples.Judged]) -> tuple[list[Any], list[np.ndarray]]:
         from shieldrec.learning.update import replay
 
-        return replay(self.prior, lists)
+        return replay(self.prior, lists, self._replayed)  # as a real profile's learner keeps them
 
     def user(self, world: World, u: SimUser, rounds: int, seed: int) -> list[Point]:
         rng = np.random.default_rng([seed, zlib.crc32(u.user_id.encode('utf-8'))])

@@ -75,42 +75,48 @@ def pairs(lists: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> Pairs:
 
 def fit(p: Pairs, n_features: int, frozen: Sequence[int] = (), start: np.ndarray | None = None,
         steps: int = STEPS, ridge: float = RIDGE, device: str = "cpu") -> np.ndarray:
-    """h (the prior's output units per raw feature unit) by `steps` full-batch Adam steps;
-    deterministic on the CPU. The CPU is the default: a profile's few thousand comparisons
-    are done before a GPU would have its data."""
-    import torch
-
+    """h (the prior's output units per raw feature unit) by `steps` full-batch Adam steps on
+    the weighted pairwise logistic loss plus the ridge, with its gradient written out (a
+    profile's few thousand comparisons cost more in autograd's bookkeeping than in arithmetic).
+    On the CPU (the default: done before a GPU would have its data) in numpy, deterministic;
+    on "cuda"/"auto", the same steps in torch on the device `shieldrec.devices` picks."""
     if p.count == 0:
         return np.zeros(n_features, dtype=np.float32)
-    if device != "cpu":
-        from shieldrec.devices import torch_device
+    mask = np.ones(n_features, dtype=np.float32)
+    mask[list(frozen)] = 0.0
+    g0 = None if start is None else np.asarray(start, dtype=np.float32)
+    if device == "cpu":
+        return _adam(np, p.diff, p.prior, p.weight, mask, g0, steps, ridge)
+    import torch
 
-        device = torch_device(device)
-    with torch.device(device):
-        return _fit(torch, p, n_features, frozen, start, steps, ridge, device)
+    from shieldrec.devices import torch_device
+
+    where = torch_device(device)
+
+    def on(a: np.ndarray | None) -> Any:
+        return None if a is None else torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)).to(where)
+
+    out = _adam(torch, on(p.diff), on(p.prior), on(p.weight), on(mask), on(g0), steps, ridge)
+    return out.cpu().numpy()
 
 
-def _fit(torch: Any, p: Pairs, n_features: int, frozen: Sequence[int], start: np.ndarray | None, steps: int,
-         ridge: float, device: str) -> np.ndarray:
-    d = torch.from_numpy(p.diff).to(device)
-    scale = d.abs().mean(dim=0).clamp_min(1e-3)  # each feature's typical difference: one step size for all
-    mask = torch.ones(n_features)
-    if frozen:
-        mask[list(frozen)] = 0.0
-    z = d / scale * mask
-    prior = torch.from_numpy(p.prior).to(device)
-    w = torch.from_numpy(p.weight).to(device)
-    w = w / w.sum()
-    g0 = torch.zeros(n_features) if start is None else torch.from_numpy(np.asarray(start, dtype=np.float32)).to(device) * scale
-    g = g0.clone().requires_grad_(True)
-    opt = torch.optim.Adam([g], lr=LR)
-    for _ in range(steps):
-        margin = prior + z @ g
-        loss = (w * torch.nn.functional.softplus(-margin)).sum() + ridge * (g * g).sum()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-    return (g.detach() * mask / scale).cpu().numpy().astype(np.float32)
+def _adam(xp: Any, diff: Any, prior: Any, weight: Any, mask: Any, start: Any, steps: int, ridge: float,
+          b1: float = 0.9, b2: float = 0.999, eps: float = 1e-8) -> Any:
+    """The fit on numpy or torch arrays alike (`xp` is the module)."""
+    scale = xp.clip(xp.abs(diff).mean(0), 1e-3, None)  # each feature's typical difference: one step size
+    z = diff / scale * mask
+    w = weight / weight.sum()
+    g = start * scale if start is not None else xp.zeros_like(scale)
+    m, v = xp.zeros_like(g), xp.zeros_like(g)
+    for t in range(1, steps + 1):
+        margin = xp.clip(prior + z @ g, -30.0, 30.0)
+        # d/dg of sum(w * softplus(-margin)) + ridge * |g|^2
+        grad = -(z.T @ (w / (1.0 + xp.exp(margin)))) + 2.0 * ridge * g
+        m = b1 * m + (1 - b1) * grad
+        v = b2 * v + (1 - b2) * grad * grad
+        g = g - LR * (m / (1 - b1**t)) / (xp.sqrt(v / (1 - b2**t)) + eps)
+    h = g * mask / scale
+    return h.astype(np.float32) if xp is np else h.float()
 
 
 def order_agreement(p: Pairs, h: np.ndarray | None, weight: float = 1.0) -> float:

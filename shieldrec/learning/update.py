@@ -43,13 +43,34 @@ class Report:
                 f"{self.blend:.2f}, {self.facets} interest facets")
 
 
-def replay(pipeline: Any, lists: list[examples.Judged]) -> tuple[list[tuple[list[str], np.ndarray]], list[np.ndarray]]:
+Replayed = tuple[list[str], np.ndarray, np.ndarray]  # a list's candidate ids, features, prior logits
+
+
+def _key(j: examples.Judged, version: str) -> tuple[Any, ...]:
+    """Everything a list's features depend on: the same key, the same features."""
+    r = j.request
+    return (version, r.instruction, tuple(c.item_id for c in r.candidates),
+            tuple((ev.item.item_id, ev.event, ev.rating, ev.at) for ev in r.history),
+            tuple((p.kind, p.target, p.value, p.weight) for p in r.preferences))
+
+
+def replay(pipeline: Any, lists: list[examples.Judged], cache: dict[Any, Replayed] | None = None
+           ) -> tuple[list[tuple[list[str], np.ndarray]], list[np.ndarray]]:
     """Each list's features as the pipeline computes them now, and the prior's logits (its
-    output before the scale that puts it among the hand-set penalties: the head adds there)."""
-    feats = pipeline.features_many([j.request for j in lists]) if lists else []
-    model = pipeline._learned() if hasattr(pipeline, "_learned") else None
-    scale = max(float(model.weights.scale), 1e-9) if model is not None else 1.0
-    scores = [model.score(x) / scale if model is not None and len(x) else np.zeros(len(x)) for _, x in feats]
+    output before the scale that puts it among the hand-set penalties: the head adds there).
+    `cache` keeps them between updates: a list's history is fixed when it is shown, so an
+    update replays only the lists that are new (or whose history was edited)."""
+    model = pipeline._learned()
+    version = model.version if model is not None else "none"
+    cache = {} if cache is None else cache
+    keys = [_key(j, version) for j in lists]
+    todo = [(k, j) for k, j in zip(keys, lists) if k not in cache]
+    if todo:
+        scale = max(float(model.weights.scale), 1e-9) if model is not None else 1.0
+        for (k, _), (ids, x) in zip(todo, pipeline.features_many([j.request for _, j in todo])):
+            cache[k] = (ids, x, model.score(x) / scale if model is not None and len(x) else np.zeros(len(x)))
+    feats = [(cache[k][0], cache[k][1]) for k in keys]
+    scores = [cache[k][2] for k in keys]
     return feats, scores
 
 
@@ -63,8 +84,10 @@ def item_vectors(embedder: Embedder, history: list[Any]) -> dict[str, np.ndarray
     return dict(zip(items, vecs))
 
 
-def update(store: Store, profile: Profile, embedder: Embedder, settings: Settings | None = None) -> Report:
-    """Refit the profile's personal model and rebuild its facets from everything it holds now."""
+def update(store: Store, profile: Profile, embedder: Embedder, settings: Settings | None = None,
+           cache: dict[Any, Replayed] | None = None) -> Report:
+    """Refit the profile's personal model and rebuild its facets from everything it holds now.
+    `cache`: replayed lists kept from earlier updates of this profile (`replay`)."""
     from shieldrec.ranking import Pipeline
     from shieldrec.ranking.features import FEATURES
     from shieldrec.settings import Settings
@@ -77,7 +100,7 @@ def update(store: Store, profile: Profile, embedder: Embedder, settings: Setting
     lists = examples.build(history, store.learned.impressions(profile.id), prefs, since)
     ranking = replace(settings.ranking, ranker="learned")
     pipeline = Pipeline(ranking, embedder)
-    feats, scores = replay(pipeline, lists)
+    feats, scores = replay(pipeline, lists, cache)
     replayed = time.perf_counter()
     prior = pipeline._learned()
     version = prior.version if prior is not None else "none"

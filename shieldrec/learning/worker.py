@@ -10,7 +10,7 @@ import logging
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shieldrec.errors import ShieldRecError
 
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from shieldrec.store import Profile, Store
 
 log = logging.getLogger(__name__)
+CACHE_LISTS = 20_000  # replayed lists kept per profile (a few MB)
 
 
 class Learner:
@@ -37,6 +38,7 @@ class Learner:
         self._thread: threading.Thread | None = None
         self.thread_ident: int | None = None  # the thread updates run on (tests check it is not the UI's)
         self.last: Report | None = None
+        self._replayed: dict[str, dict[Any, Any]] = {}  # per profile: lists replayed by earlier updates
 
     def schedule(self, profile: Profile) -> Future[Report | None]:
         """Ask for an update of `profile`; returns at once. The future settles when an update
@@ -75,7 +77,10 @@ class Learner:
                 profile, future = self._wanted.pop(name)
             report, error = None, ""
             try:
-                report = update(self.store, profile, self._embedder(), self.settings)
+                cache = self._replayed.setdefault(f"{profile.id}:{profile.name}", {})
+                if len(cache) > CACHE_LISTS:
+                    cache.clear()
+                report = update(self.store, profile, self._embedder(), self.settings, cache)
                 self.last = report
             except ShieldRecError as exc:
                 error = str(exc)
