@@ -189,8 +189,10 @@ class Simulation:
 
         if not lists:
             return None
+        from shieldrec.learning.update import prior_of
+
         feats, scores = self.replay(lists)
-        model = self.prior._learned()
+        model = prior_of(self.prior)
         fitted = personal.train(lists, feats, scores, FEATURES, model.version)
         head = head_for(fitted.model)
         if head is None:

@@ -46,6 +46,13 @@ class Report:
 Replayed = tuple[list[str], np.ndarray, np.ndarray]  # a list's candidate ids, features, prior logits
 
 
+def prior_of(pipeline: Any) -> Any:
+    """The learned ranker a pipeline scores with (its own weights, or the shipped ones)."""
+    from shieldrec.ranking.learned import LearnedRanker
+
+    return pipeline.ranker if pipeline.ranker is not None else LearnedRanker.shipped()
+
+
 def _key(j: examples.Judged, version: str) -> tuple[Any, ...]:
     """Everything a list's features depend on: the same key, the same features."""
     r = j.request
@@ -60,15 +67,15 @@ def replay(pipeline: Any, lists: list[examples.Judged], cache: dict[Any, Replaye
     output before the scale that puts it among the hand-set penalties: the head adds there).
     `cache` keeps them between updates: a list's history is fixed when it is shown, so an
     update replays only the lists that are new (or whose history was edited)."""
-    model = pipeline._learned()
-    version = model.version if model is not None else "none"
+    model = prior_of(pipeline)
+    version = model.version
     cache = {} if cache is None else cache
     keys = [_key(j, version) for j in lists]
     todo = [(k, j) for k, j in zip(keys, lists) if k not in cache]
     if todo:
-        scale = max(float(model.weights.scale), 1e-9) if model is not None else 1.0
+        scale = max(float(model.weights.scale), 1e-9)
         for (k, _), (ids, x) in zip(todo, pipeline.features_many([j.request for _, j in todo])):
-            cache[k] = (ids, x, model.score(x) / scale if model is not None and len(x) else np.zeros(len(x)))
+            cache[k] = (ids, x, model.score(x) / scale if len(x) else np.zeros(0))
     feats = [(cache[k][0], cache[k][1]) for k in keys]
     scores = [cache[k][2] for k in keys]
     return feats, scores
@@ -102,8 +109,7 @@ def update(store: Store, profile: Profile, embedder: Embedder, settings: Setting
     pipeline = Pipeline(ranking, embedder)
     feats, scores = replay(pipeline, lists, cache)
     replayed = time.perf_counter()
-    prior = pipeline._learned()
-    version = prior.version if prior is not None else "none"
+    version = prior_of(pipeline).version
     fitted = personal.train(lists, feats, scores, FEATURES, version,
                             newest_event=max((ev.id or 0 for ev in history), default=0),
                             previous=store.learned.model(profile.id))
@@ -113,7 +119,7 @@ def update(store: Store, profile: Profile, embedder: Embedder, settings: Setting
     keep = {f.key for f in built}
     pinned = [f for f in store.learned.facets(profile.id) if f.pinned and f.key not in keep]
     with tx(store.db):
-        if store._find(profile.name) is None:  # forgotten meanwhile: nothing to write to
+        if not any(p.id == profile.id for p in store.profiles()):  # forgotten meanwhile: nothing to write to
             return Report(0, 0, 0, 0.0, 0, 0.0, 0.0, time.perf_counter() - started)
         store.learned.save_model(profile.id, fitted.model)
         store.learned.replace_facets(profile.id, built + pinned)
