@@ -34,6 +34,7 @@ FIT = 0.4  # cosine to a facet's centre for an item to be said to fit it (with a
 MIN_ITEMS = 2
 MIN_STRENGTH = 0.5  # below it a facet is not believed (a like or two, long ago, or contradicted)
 MAX_FACETS = 12  # per kind
+MAX_ITEMS = 1000  # the latest items read (older ones have faded to almost nothing anyway)
 LABEL_TAGS = 2
 LABEL_WORDS = 2
 TITLES = 3
@@ -90,28 +91,32 @@ def _latest(history: Sequence[HistoryEvent]) -> list[HistoryEvent]:
 
 
 def _groups(members: list[_Member]) -> list[list[_Member]]:
-    """Strongest first, each item joins the closest group whose centre it is near, or starts one.
-    Without vectors, items sharing a tag (or, failing that, a word) group together."""
+    """Strongest first, each item joins the group whose centre it is closest to (at least JOIN),
+    or starts one. Items without a vector group by a shared tag (or, failing that, a word)."""
     groups: list[list[_Member]] = []
-    centres: list[np.ndarray] = []
+    sums: list[np.ndarray] = []  # weighted vector sums of the groups with vectors
+    with_vectors: list[int] = []  # their indices in `groups`
     for m in sorted(members, key=lambda m: -m.weight):
-        best, best_sim = -1, JOIN
-        for g, group in enumerate(groups):
-            if m.vector is not None and centres[g] is not None:
-                c = centres[g]
-                sim = float(m.vector @ c / max(float(np.linalg.norm(c)), 1e-9))
-            else:
-                shared = set(m.tags or m.words).intersection(*[x.tags or x.words for x in group[:1]])
-                sim = JOIN + 0.01 * len(shared) if shared else 0.0
-            if sim >= best_sim:
-                best, best_sim = g, sim
+        best = -1
+        if m.vector is not None and sums:
+            centres = np.asarray(sums)
+            sims = centres @ m.vector / np.maximum(np.linalg.norm(centres, axis=1), 1e-9)
+            k = int(np.argmax(sims))
+            if sims[k] >= JOIN:
+                best = with_vectors[k]
+                sums[k] = sums[k] + m.vector * m.weight
+        elif m.vector is None:
+            own = m.tags or m.words
+            scored = [(len(own & (g[0].tags or g[0].words)), i) for i, g in enumerate(groups) if g[0].vector is None]
+            shared, i = max(scored, default=(0, -1))
+            best = i if shared else -1
         if best < 0:
             groups.append([m])
-            centres.append(None if m.vector is None else m.vector * m.weight)  # type: ignore[arg-type]
+            if m.vector is not None:
+                with_vectors.append(len(groups) - 1)
+                sums.append(m.vector * m.weight)
         else:
             groups[best].append(m)
-            if m.vector is not None and centres[best] is not None:
-                centres[best] = centres[best] + m.vector * m.weight
     return groups
 
 
@@ -145,7 +150,7 @@ def build(history: Sequence[HistoryEvent], vectors: dict[str, np.ndarray] | None
     vectors = vectors or {}
     members: dict[str, list[_Member]] = {"like": [], "avoid": []}
     everyone: list[_Member] = []
-    for ev in _latest(history):
+    for ev in sorted(_latest(history), key=lambda e: e.at)[-MAX_ITEMS:]:
         s = strength(ev)
         m = _Member(ev, abs(s) * decay(ev.at, now), item_tags(ev.item), item_words(ev.item), vectors.get(ev.item.item_id))
         everyone.append(m)

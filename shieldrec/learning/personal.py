@@ -86,7 +86,12 @@ def fit(p: Pairs, n_features: int, frozen: Sequence[int] = (), start: np.ndarray
     mask[list(frozen)] = 0.0
     g0 = None if start is None else np.asarray(start, dtype=np.float32)
     if device == "cpu":
-        return _adam(np, p.diff, p.prior, p.weight, mask, g0, steps, ridge)
+        from threadpoolctl import threadpool_limits
+
+        # Matrices this small finish before a second BLAS thread has started; on a busy CPU its
+        # spinning makes the fit several times slower.
+        with threadpool_limits(limits=1, user_api="blas"):
+            return _adam(np, p.diff, p.prior, p.weight, mask, g0, steps, ridge)
     import torch
 
     from shieldrec.devices import torch_device
