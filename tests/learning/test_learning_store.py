@@ -132,3 +132,23 @@ def test_a_learned_part_that_is_not_one_is_a_clear_error(store: Store, learned: 
     with pytest.raises(InvalidInput, match="learned"):
         store.import_profile(doc)
     assert store.profiles() == []
+
+
+@pytest.mark.slow
+def test_feedback_given_on_the_command_line_is_learned_from_before_the_command_returns(store: Store,
+                                                                                       films: list) -> None:
+    from shieldrec.cli import cli
+
+    store.create_profile("cli")
+    for n, f in enumerate(films):
+        action = "dislike" if "Horror" in f.meta["genres"] else "like"
+        item = json.dumps({"item_id": f.item_id, "title": f.title, "text": f.text, "meta": f.meta})
+        out = CliRunner().invoke(cli, ["profile", "feedback", action, item, "-p", "cli"])
+        assert out.exit_code == 0, out.output
+        assert f"{action}d '{f.title}'".lower() in out.output.lower()
+        assert "Learned from" in out.output
+        model = store.learned.model(store.profile("cli").id)
+        assert model is not None and model.events == n + 1  # each command waited for its update
+    assert {f.kind for f in store.learned.facets(store.profile("cli").id)} == {"like", "avoid"}
+    bad = CliRunner().invoke(cli, ["profile", "feedback", "like", "{not json", "-p", "cli"])
+    assert bad.exit_code == 1 and "ITEM must be a JSON object" in bad.output and "Traceback" not in bad.output
