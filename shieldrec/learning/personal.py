@@ -23,6 +23,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -86,11 +87,9 @@ def fit(p: Pairs, n_features: int, frozen: Sequence[int] = (), start: np.ndarray
     mask[list(frozen)] = 0.0
     g0 = None if start is None else np.asarray(start, dtype=np.float32)
     if device == "cpu":
-        from threadpoolctl import threadpool_limits
-
         # Matrices this small finish before a second BLAS thread has started; on a busy CPU its
         # spinning makes the fit several times slower.
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _blas().limit(limits=1, user_api="blas"):
             return _adam(np, p.diff, p.prior, p.weight, mask, g0, steps, ridge)
     import torch
 
@@ -103,6 +102,14 @@ def fit(p: Pairs, n_features: int, frozen: Sequence[int] = (), start: np.ndarray
 
     out = _adam(torch, on(p.diff), on(p.prior), on(p.weight), on(mask), on(g0), steps, ridge)
     return out.cpu().numpy()
+
+
+@lru_cache(maxsize=1)
+def _blas() -> Any:
+    """The BLAS libraries numpy loaded, found once (finding them costs milliseconds)."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 def _adam(xp: Any, diff: Any, prior: Any, weight: Any, mask: Any, start: Any, steps: int, ridge: float,
