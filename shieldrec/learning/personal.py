@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from shieldrec.items import HistoryEvent
 from shieldrec.learning.examples import Judged
 from shieldrec.store.learned import PersonalModel
 
@@ -149,9 +150,11 @@ class Fitted:
 
 def train(lists: Sequence[Judged], features: Sequence[tuple[list[str], np.ndarray]], prior_scores: Sequence[np.ndarray],
           feature_names: Sequence[str], prior_version: str, *, newest_event: int = 0,
-          previous: PersonalModel | None = None) -> Fitted:
+          previous: PersonalModel | None = None, feedback: Sequence[HistoryEvent] | None = None) -> Fitted:
     """Fit the profile's correction from its lists (features and prior scores per list, as the
-    pipeline's `features_many` and the ranker give them) and decide its blend."""
+    pipeline's `features_many` and the ranker give them) and decide its blend. `feedback`: every
+    feedback event it learns from (default: those the lists hold), what its count and the blend
+    rule read."""
     started = time.perf_counter()
     triples = []
     for judged, (ids, x), scores in zip(lists, features, prior_scores):
@@ -164,7 +167,7 @@ def train(lists: Sequence[Judged], features: Sequence[tuple[list[str], np.ndarra
     start = None
     if previous is not None and previous.features == names and previous.prior == prior_version:
         start = previous.weights
-    events = [ev for j in lists for ev in j.events]
+    events = list(feedback) if feedback is not None else [ev for j in lists for ev in j.events]
     n = len({(ev.item.item_id, ev.event, ev.at) for ev in events})
     cut = int(round(len(triples) * (1 - HELD_OUT)))
     trust, held = 1.0, {}

@@ -112,7 +112,8 @@ def update(store: Store, profile: Profile, embedder: Embedder, settings: Setting
     version = prior_of(pipeline).version
     fitted = personal.train(lists, feats, scores, FEATURES, version,
                             newest_event=max((ev.id or 0 for ev in history), default=0),
-                            previous=store.learned.model(profile.id))
+                            previous=store.learned.model(profile.id),
+                            feedback=[ev for ev in history if ev.at >= since and examples.gain(ev) is not None])
     fit_s = time.perf_counter() - replayed
     taught = [ev for ev in history if ev.at >= since]
     built = F.build(taught, item_vectors(embedder, taught))
