@@ -21,7 +21,7 @@ from .test_app import SIZE, ask, make_app, opened, ready, rows  # noqa: F401 - f
 pytestmark = pytest.mark.slow
 
 
-def _busy_history(store: Store, maya: Profile, catalog: Any, n: int = 1000) -> None:
+def _busy_history(store: Store, maya: Profile, catalog: Any, n: int = 300) -> None:
     """Feedback on many catalogue items whose texts were never embedded: an update that takes
     seconds, long enough to type during it."""
     from shieldrec.items import Item
@@ -49,9 +49,9 @@ async def test_an_update_never_runs_on_the_ui_thread_and_typing_stays_responsive
         await pilot.press(*"robots in space")
         assert box.value == "robots in space"
         assert learner.busy, "the update finished before the typing did: the check proves nothing"
-        await wait_for(pilot, lambda: not learner.busy, timeout=300, what="the update to finish")
+        await wait_for(pilot, lambda: not learner.busy, timeout=600, what="the update to finish")
         assert learner.thread_ident is not None and learner.thread_ident != threading.get_ident()
-        assert learner.last is not None and learner.last.events > 900
+        assert learner.last is not None and learner.last.events > 250
         assert view.visible_cards()
     model = store.learned.model(maya.id)
     assert model is not None and model.events == learner.last.events
