@@ -44,8 +44,8 @@ def model_lines(model: PersonalModel | None, feedback_events: int, newest: Seque
             "0 before; the shipped ranker always weighs 1")
     if model is None:
         if feedback_events:
-            return [f"Personal ranking model: not fitted yet ({feedback_events} feedback events wait for the "
-                    "background update; `shieldrec profile learn` runs it now)."]
+            return [f"Personal ranking model: not fitted yet ({feedback_events} feedback events so far; your "
+                    "next feedback fits it, or `shieldrec profile learn` now)."]
         return [f"Personal ranking model: none yet; it learns from your likes, dislikes, ratings and not-nows ({rule})."]
     kinds = ", ".join(f"{_KINDS.get(k, k)} {n}" for k, n in sorted(model.taught_by.items(), key=lambda kv: -kv[1]))
     lines = [f"Personal ranking model: learned from {model.events} feedback events ({kinds or 'none'}), "
