@@ -55,7 +55,8 @@ TESTS = Path(__file__).resolve().parent
 # hostile servers all run real processes, servers or models; the evaluation reads whole data sets.
 SLOW_FOLDERS = ("tui", "llm", "serve", "faults", "hostile", "eval")
 # Fixtures that load a model or start a server: a test that asks for one is slow wherever it lives.
-SLOW_FIXTURES = {"embedder", "make_pipeline", "pipeline", "demo", "llm", "chat_llm", "bundled_gguf", "chat_gguf"}
+SLOW_FIXTURES = {"embedder", "make_pipeline", "pipeline", "demo", "llm", "chat_llm", "bundled_gguf", "chat_gguf",
+                 "catalogue"}
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
