@@ -25,7 +25,7 @@ from shieldrec.ranking.embedder import Embedder
 from shieldrec.ranking.explain import choose_reasons
 from shieldrec.ranking.filters import SeenIndex, filter_candidates, standing_avoids
 from shieldrec.ranking.fusion import fuse, run_scorers
-from shieldrec.ranking.injection import scoring_view
+from shieldrec.ranking.injection import HIDING, scoring_view
 from shieldrec.ranking.lexical import lexical_signal
 from shieldrec.ranking.popularity import popularity_signal
 from shieldrec.ranking.semantic import (
@@ -35,6 +35,8 @@ from shieldrec.ranking.semantic import (
     item_text,
 )
 from shieldrec.ranking.sponsorship import find_paid_markers, platform_says_sponsored
+from shieldrec.ranking.stuffing import destuff, interest_stems
+from shieldrec.ranking.trust import PlatformRecord, weigh_claims
 from shieldrec.ranking.taste import Taste, read_taste
 from shieldrec.ranking.types import Check, Ranked, RankRequest, RankResult, Removed, Scorer
 from shieldrec.sanitize import clean_text
@@ -58,6 +60,8 @@ class _Prepared:
     forced: list[list[str]]  # reasons that always accompany a label
     paid: np.ndarray
     injected: np.ndarray  # per item, how many tricks it tried: each costs the injection penalty
+    caught: np.ndarray  # per item, whether it was caught steering the ranking: it goes after the honest ones
+    record: PlatformRecord  # what each platform was caught at, this answer included
     taste: Taste
     query: str
     wanted: list[str]
@@ -146,12 +150,21 @@ class Pipeline:
         )
         kept, removed = done.kept, done.removed
         shown = [candidates[i] for i in kept]
+        taste = read_taste(history)
+        query = positive_text(intent) or ", ".join(intent.wanted)
+        interests = interest_stems([
+            query, *intent.wanted, *(p.value for p in prefs if p.kind == "like"),
+            *(f"{it.title} {' '.join(facts.genres(it))} {it.text}" for it in taste.liked_items),
+        ])
         views, labels, forced = [], [], []
         paid = np.zeros(len(shown), dtype=bool)
         injected = np.zeros(len(shown))
         for j, item in enumerate(shown):
-            view, attempts = scoring_view(item)
+            view, found = scoring_view(item)
+            view, stuffed = destuff(view, interests)
             views.append(view)
+            attempts = [f for f in found if f not in HIDING]
+            hiding = [*item.tricks, *(f for f in found if f in HIDING)]
             item_labels, item_forced = [], []
             if platform_says_sponsored(item):
                 item_labels.append(L.SPONSORED)
@@ -167,22 +180,26 @@ class Pipeline:
                 item_labels.append(L.INJECTION)
                 item_forced.append(f"demoted: its text tries to instruct the ranking ({attempts[0]})")
                 injected[j] += 1
-            if item.tricks:
+            if hiding:
                 item_labels.append(L.HIDDEN)
-                item_forced.append(f"demoted: it carried {' and '.join(item.tricks)} (removed)")
+                item_forced.append(f"demoted: it carried {' and '.join(hiding)} (removed)")
+                injected[j] += 1
+            if stuffed:
+                item_labels.append(L.STUFFED)
+                item_forced.append(f"demoted: its text is written for the ranker ({stuffed[0]})")
                 injected[j] += 1
             if seen.find(item) is None:
                 item_labels.append(L.NEW)
             labels.append(item_labels)
             forced.append(item_forced)
+        caught = injected > 0
+        record = PlatformRecord.of(shown, caught, req.platform_record)
         tags = [facts.genres(v) for v in views]  # as scorers may read them: injected tags cut
         for j, item in enumerate(shown):
             if thin := explain.thin_note(item, tags[j]):
                 forced[j].append(thin)
             forced[j] += done.caveats.get(j, ())
 
-        taste = read_taste(history)
-        query = positive_text(intent) or ", ".join(intent.wanted)
         wanted = [w for w in intent.wanted if w]
         likes = [p for p in prefs if p.kind == "like"]
         avoids = [p for p in prefs if p.kind == "avoid"]
@@ -194,7 +211,7 @@ class Pipeline:
                                preferences=prefs, intent=intent)
         prep = _Prepared(
             request=view_request, intent=intent, shown=shown, removed=removed, labels=labels, forced=forced,
-            paid=paid, injected=injected, taste=taste, query=query, wanted=wanted, avoided=avoided,
+            paid=paid, injected=injected, caught=caught, record=record, taste=taste, query=query, wanted=wanted, avoided=avoided,
             likes=likes, avoids=avoids, tags=tags, checks=done.checks,
             unchecked=frozenset(shown[j].item_id for j in done.caveats),
         )
@@ -227,7 +244,7 @@ class Pipeline:
             "history": history_signal(cands, views, p.tags, p.taste, liked, p.likes, like_topics),
             "avoid": avoid_signal(cands, views, p.tags, p.taste, liked, disliked, p.avoided, avoided, p.avoids),
             "lexical": lexical_signal(views, p.taste),
-            "popularity": popularity_signal(views),
+            "popularity": weigh_claims(popularity_signal(views), p.shown, p.caught, p.record),
         }
         weights = self.settings.weights
         signals.update(run_scorers(self.scorers, request, views, weights))
@@ -254,7 +271,7 @@ class Pipeline:
         rows = [index[id(r.item)] for r in ranked]
         order, resembled = mmr(relevance, cands[rows] @ cands[rows].T, self.settings.diversity)
 
-        out: list[Ranked] = []
+        out: list[tuple[Ranked, int]] = []
         for pos, k in enumerate(order):
             r = ranked[k]
             j = rows[k]
@@ -269,11 +286,13 @@ class Pipeline:
             r.reasons = choose_reasons(p.forced[j], evidence, extra)
             r.labels = list(dict.fromkeys([*p.labels[j], *(x for x in r.labels if x in L.ALL)]))
             r.item = p.shown[j]
-            out.append(r)
-        # What the user asked for is shown first where it could be checked ("for my 7-year-old": a
-        # film tagged Family before one whose metadata says nothing of who it suits).
-        out.sort(key=lambda r: r.item.item_id in p.unchecked)
-        return RankResult(request.request_id, out, p.removed, p.intent, p.checks)
+            out.append((r, j))
+        # An item caught steering the ranking comes after every item that was not, whatever it
+        # scored: a penalty it could outbid would leave a price on the first place. Then what the
+        # user asked for is shown first where it could be checked ("for my 7-year-old": a film
+        # tagged Family before one whose metadata says nothing of who it suits).
+        out.sort(key=lambda rj: (bool(p.caught[rj[1]]), rj[0].item.item_id in p.unchecked))
+        return RankResult(request.request_id, [r for r, _ in out], p.removed, p.intent, p.checks, p.record)
 
     def _reordered(self, request: RankRequest, ranked: list[Ranked], index: dict[int, int]) -> list[Ranked] | None:
         """The reorder hook's answer, if it is a permutation of what it was given."""

@@ -1,0 +1,193 @@
+"""Text written to please the ranker rather than to describe the item.
+
+Repeated words, a list of the user's own interest words, a title that floods the screen:
+an honest description has no use for them, and every ranker that reads text (embeddings,
+word matches, a language model) is pulled by them. Two defences, both at the scoring view
+an item is ranked by: the view is de-stuffed (a phrase said again and again is said once,
+no interest word counts more than `WORD_CAP` times, keyword lists are cut, the title is capped), so
+stuffing below the detector's thresholds has little to gain; and an item whose text is
+stuffing past them is named, so the pipeline labels it and ranks it after every honest item.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import replace
+from functools import lru_cache
+
+from shieldrec.items import Item
+from shieldrec.stems import stem
+
+TITLE_WORDS = 24  # the scoring view reads no more of a title than this
+FLOOD_WORDS = 32  # a title longer than this is built to push the others off the screen
+FLOOD_CHARS = 220
+WORD_CAP = 3  # occurrences of one word the scoring view keeps
+REPEAT_TIMES = 3  # a phrase said this many times in a row is stuffing
+LIST_WORDS = 5  # a stretch of this many words without a function word, mostly interest words, is a list
+LIST_SHARE = 0.5
+RUN_WORDS = 6  # a stretch this long without a function word is a keyword run: the view drops it
+FREQ_COUNT, FREQ_SHARE = 4, 0.2  # one word this often and this large a share of the words
+
+_TOKEN = re.compile(r"#?[^\W_][^\W_'’-]*(?:['’-][^\W_]+)*")
+_SENTENCE_END = re.compile(r"[.!?;:\n]")
+_LEFTOVER = re.compile(r"(?:[^\S\n]*[,;/|#][^\S\n]*){2,}")  # the commas of a list cut out
+_FUNCTION = frozenset(
+    """a an the and or but nor of in on at to for from by with about into onto over under after before
+    between through during without within as than then that this these those who whom whose which what
+    when where while why how is are was were be been being am has have had do does did will would shall
+    should can could may might must not no it its his her their our your my he she they we you i me him
+    them us so if because though although until unless since once there here all any each every some
+    one two three four five more most much many other such very just also only even still yet again""".split()
+)
+
+
+def _words(text: str) -> list[str]:
+    return _TOKEN.findall(text)
+
+
+def _spans(text: str) -> list[tuple[int, int]]:
+    return [m.span() for m in _TOKEN.finditer(text)]
+
+
+def _content(word: str) -> bool:
+    w = word.lower().lstrip("#")
+    return len(w) > 2 and w not in _FUNCTION
+
+
+def _repeats(words: list[str]) -> list[tuple[int, int, int]]:
+    """(start, phrase length, times) of each phrase of 1-4 words said REPEAT_TIMES+ times in a row."""
+    low = [w.lower() for w in words]
+    out, i = [], 0
+    while i < len(low):
+        best = None
+        for n in range(1, 5):
+            times = 1
+            while low[i + times * n: i + (times + 1) * n] == low[i: i + n] and i + (times + 1) * n <= len(low):
+                times += 1
+            if times >= REPEAT_TIMES and (best is None or times * n > best[1] * best[2]):
+                best = (i, n, times)
+        if best:
+            out.append(best)
+            i += best[1] * best[2]
+        else:
+            i += 1
+    return out
+
+
+def _lists(text: str, words: list[str], interests: frozenset[str]) -> list[tuple[int, int, bool]]:
+    """(start, end, aimed) of each stretch of words with no function word or sentence end among
+    them that reads as a list: LIST_WORDS+ words, at least LIST_SHARE of them the user's interest
+    words (aimed at them: stuffing), or RUN_WORDS+ words of any kind (no prose runs so long
+    without a function word: the view leaves it out, but a cast list is no offence)."""
+    spans = _spans(text)
+    out, start = [], 0
+    for i in range(len(words) + 1):
+        ends = i == len(words) or words[i].lower() in _FUNCTION
+        if not ends and i > start and _SENTENCE_END.search(text[spans[i - 1][1]:spans[i][0]]):
+            ends, restart = True, i
+        else:
+            restart = i + 1
+        if not ends:
+            continue
+        run = words[start:i]
+        if len(run) >= LIST_WORDS:
+            hits = sum(stem(w.lstrip("#")) in interests for w in run)
+            if hits >= LIST_SHARE * len(run) and hits >= 3:
+                out.append((start, i, True))
+            elif len(run) >= RUN_WORDS:
+                out.append((start, i, False))
+        start = restart
+    return out
+
+
+def _frequent(words: list[str], interests: frozenset[str]) -> str:
+    """An interest word said FREQ_COUNT+ times that is FREQ_SHARE of all the words said."""
+    counts = Counter(w.lower().lstrip("#") for w in words if _content(w))
+    total = sum(counts.values())
+    for word, count in counts.most_common(3):
+        if count >= FREQ_COUNT and count >= FREQ_SHARE * total and stem(word) in interests:
+            return word
+    return ""
+
+
+def _rebuild(text: str, drop: set[int]) -> str:
+    """`text` without the words at the indices in `drop` (each with the blank after it), the rest
+    exactly as written."""
+    out, at = [], 0
+    spans = _spans(text)
+    for i, (start, end) in enumerate(spans):
+        if i in drop:
+            out.append(text[at:start])
+            after = spans[i + 1][0] if i + 1 < len(spans) else end
+            at = after if text[end:after].isspace() else end
+    out.append(text[at:])
+    kept = _LEFTOVER.sub(lambda m: m.group(0).strip()[:1] + " ", "".join(out))
+    return re.sub(r"[^\S\n]{2,}", " ", kept).strip()
+
+
+@lru_cache(maxsize=16384)
+def _examine_text(text: str, interests: frozenset[str]) -> tuple[str, tuple[str, ...]]:
+    """`text` de-stuffed, and what stuffing was found in it."""
+    if not text:
+        return text, ()
+    words = _words(text)
+    found, drop = [], set()
+    for start, n, times in _repeats(words):
+        found.append("a phrase repeated over and over")
+        drop.update(range(start + n, start + n * times))
+    for start, end, aimed in _lists(text, words, interests):
+        if aimed:
+            found.append("a list of your interest words")
+        drop.update(range(start, end))
+    if _frequent(words, interests):
+        found.append("one word repeated throughout")
+    seen: Counter[str] = Counter()
+    for i, w in enumerate(words):
+        if i in drop or not _content(w) or stem(w.lstrip("#")) not in interests:
+            continue
+        key = w.lower().lstrip("#")
+        seen[key] += 1
+        if seen[key] > WORD_CAP:
+            drop.add(i)
+    if not drop:
+        return text, tuple(dict.fromkeys(found))
+    return _rebuild(text, drop), tuple(dict.fromkeys(found))
+
+
+@lru_cache(maxsize=16384)
+def _examine_title(title: str, interests: frozenset[str]) -> tuple[str, tuple[str, ...]]:
+    words = _words(title)
+    found, drop = [], set()
+    for start, n, times in _repeats(words):
+        drop.update(range(start + n, start + n * times))
+        found.append("a title that floods the screen")
+    for start, end, aimed in _lists(title, words, interests):
+        if aimed:
+            found.append("a list of your interest words")
+            drop.update(range(start, end))
+    if len(words) > FLOOD_WORDS or len(title) > FLOOD_CHARS:
+        found.append("a title that floods the screen")
+    if len(words) - len(drop) > TITLE_WORDS:
+        kept = [i for i in range(len(words)) if i not in drop][:TITLE_WORDS]
+        drop = set(range(len(words))) - set(kept)
+    if not drop:
+        return title, tuple(dict.fromkeys(found))
+    return _rebuild(title, drop), tuple(dict.fromkeys(found))
+
+
+def interest_stems(phrases: Iterable[str]) -> frozenset[str]:
+    """The stems of the content words of what the user likes, asked for or has liked."""
+    return frozenset(stem(w) for p in phrases if p for w in _words(p) if _content(w))
+
+
+def destuff(item: Item, interests: frozenset[str] = frozenset()) -> tuple[Item, list[str]]:
+    """The item as scorers may read it with its stuffing taken out, and what was found (empty when
+    nothing was: then the view may still differ where a word was said more than WORD_CAP times)."""
+    title, in_title = _examine_title(item.title, interests)
+    text, in_text = _examine_text(item.text, interests)
+    found = list(dict.fromkeys([*in_title, *in_text]))
+    if title == item.title and text == item.text:
+        return item, found
+    return replace(item, title=title or item.title, text=text), found
