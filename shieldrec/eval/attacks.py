@@ -199,14 +199,15 @@ def _greedy(score: Callable[[list[str]], np.ndarray], start: Sequence[str], move
     return best
 
 
-def adaptive_attacks(sc: Scenario, embedder: Embedder, *, vocab_size: int = 40, steps: int = 6) -> list[Attack]:
+def adaptive_attacks(sc: Scenario, embedder: Embedder, *, vocab_size: int = 40, steps: int = 6,
+                     kinds: Sequence[str] = ADAPTIVE) -> list[Attack]:
     """Six attacks, each optimised for its target: words appended one at a time, each the one that
     raises the item's embedding similarity to the profile most; the same words as a sentence;
     words of the description replaced one at a time by the word that raises it most."""
     goal = profile_vector(sc, embedder)
     vocab = vocabulary(sc, embedder, goal, vocab_size)
     out = []
-    for n, how in enumerate(ADAPTIVE):
+    for n, how in enumerate(kinds):
         target = sc.targets[n % len(sc.targets)]
         raw = film(int(target.item_id.split("-")[1]))
         base = Item.from_untrusted(raw, platform=PLATFORM)
@@ -221,8 +222,8 @@ def adaptive_attacks(sc: Scenario, embedder: Embedder, *, vocab_size: int = 40, 
             slots = [i for i, w in enumerate(words) if w.isalpha() and w.lower() not in _FUNCTION]
 
             def swaps(cur: list[str], slots: list[int] = slots) -> list[list[str]]:
-                free = [i for i in slots if cur[i] not in vocab][:12]
-                return [[*cur[:i], v, *cur[i + 1:]] for i in free for v in vocab[:12]]
+                free = [i for i in slots if cur[i] not in vocab][:8]
+                return [[*cur[:i], v, *cur[i + 1:]] for i in free for v in vocab[:8]]
 
             best = _greedy(lambda opts: sims([" ".join(o) for o in opts]), words, swaps, steps)
             text, added = " ".join(best), [w for w in best if w in vocab and w not in words]

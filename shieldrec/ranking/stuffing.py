@@ -12,9 +12,8 @@ stuffing past them is named, so the pipeline labels it and ranks it after every 
 from __future__ import annotations
 
 import re
-from collections import Counter
 from collections.abc import Iterable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from functools import lru_cache
 
 from shieldrec.items import Item
@@ -76,11 +75,8 @@ def _repeats(words: list[str]) -> list[tuple[int, int, int]]:
     return out
 
 
-def _lists(text: str, words: list[str], interests: frozenset[str]) -> list[tuple[int, int, bool]]:
-    """(start, end, aimed) of each stretch of words with no function word or sentence end among
-    them that reads as a list: LIST_WORDS+ words, at least LIST_SHARE of them the user's interest
-    words (aimed at them: stuffing), or RUN_WORDS+ words of any kind (no prose runs so long
-    without a function word: the view leaves it out, but a cast list is no offence)."""
+def _runs(text: str, words: list[str]) -> tuple[tuple[int, int], ...]:
+    """(start, end) of each stretch of LIST_WORDS+ words with no function word or sentence end."""
     spans = _spans(text)
     out, start = [], 0
     for i in range(len(words) + 1):
@@ -89,27 +85,48 @@ def _lists(text: str, words: list[str], interests: frozenset[str]) -> list[tuple
             ends, restart = True, i
         else:
             restart = i + 1
-        if not ends:
-            continue
-        run = words[start:i]
-        if len(run) >= LIST_WORDS:
-            hits = sum(stem(w.lstrip("#")) in interests for w in run)
-            if hits >= LIST_SHARE * len(run) and hits >= 3:
-                out.append((start, i, True))
-            elif len(run) >= RUN_WORDS:
-                out.append((start, i, False))
-        start = restart
-    return out
+        if ends:
+            if i - start >= LIST_WORDS:
+                out.append((start, i))
+            start = restart
+    return tuple(out)
 
 
-def _frequent(words: list[str], interests: frozenset[str]) -> str:
-    """An interest word said FREQ_COUNT+ times that is FREQ_SHARE of all the words said."""
-    counts = Counter(w.lower().lstrip("#") for w in words if _content(w))
-    total = sum(counts.values())
-    for word, count in counts.most_common(3):
-        if count >= FREQ_COUNT and count >= FREQ_SHARE * total and stem(word) in interests:
-            return word
-    return ""
+@dataclass(frozen=True)
+class _Shape:
+    """What a text's own words show, whoever reads it (cached by text: the per-request part,
+    which words are the user's interests, is then a few look-ups)."""
+
+    words: tuple[str, ...]
+    repeats: tuple[tuple[int, int, int], ...]
+    runs: tuple[tuple[int, int], ...]
+    often: tuple[tuple[str, int, tuple[int, ...]], ...]  # (stem, count, indices) of words said > WORD_CAP times
+    total: int  # content words
+
+    @property
+    def plain(self) -> bool:
+        return not (self.repeats or self.runs or self.often)
+
+
+@lru_cache(maxsize=32768)
+def _shape(text: str) -> _Shape:
+    words = _words(text)
+    where: dict[str, list[int]] = {}
+    total = 0
+    for i, w in enumerate(words):
+        if _content(w):
+            total += 1
+            where.setdefault(stem(w.lstrip("#")), []).append(i)
+    often = tuple((k, len(v), tuple(v)) for k, v in where.items() if len(v) > WORD_CAP)
+    return _Shape(tuple(words), tuple(_repeats(words)), _runs(text, words), often, total)
+
+
+def _aimed(shape: _Shape, start: int, end: int, interests: frozenset[str]) -> bool:
+    """A run of which at least LIST_SHARE (and 3 or more) are the user's interest words: a list aimed
+    at them. A run of RUN_WORDS+ words of any kind is left out of the view too (prose does not run
+    so long without a function word), but a cast list is no offence."""
+    hits = sum(stem(w.lstrip("#")) in interests for w in shape.words[start:end])
+    return hits >= LIST_SHARE * (end - start) and hits >= 3
 
 
 def _rebuild(text: str, drop: set[int]) -> str:
@@ -127,44 +144,43 @@ def _rebuild(text: str, drop: set[int]) -> str:
     return re.sub(r"[^\S\n]{2,}", " ", kept).strip()
 
 
-@lru_cache(maxsize=16384)
 def _examine_text(text: str, interests: frozenset[str]) -> tuple[str, tuple[str, ...]]:
     """`text` de-stuffed, and what stuffing was found in it."""
-    if not text:
+    shape = _shape(text) if text else None
+    if shape is None or shape.plain:
         return text, ()
-    words = _words(text)
     found, drop = [], set()
-    for start, n, times in _repeats(words):
+    for start, n, times in shape.repeats:
         found.append("a phrase repeated over and over")
         drop.update(range(start + n, start + n * times))
-    for start, end, aimed in _lists(text, words, interests):
-        if aimed:
+    for start, end in shape.runs:
+        if _aimed(shape, start, end, interests):
             found.append("a list of your interest words")
-        drop.update(range(start, end))
-    if _frequent(words, interests):
-        found.append("one word repeated throughout")
-    seen: Counter[str] = Counter()
-    for i, w in enumerate(words):
-        if i in drop or not _content(w) or stem(w.lstrip("#")) not in interests:
+        elif end - start < RUN_WORDS:
             continue
-        key = w.lower().lstrip("#")
-        seen[key] += 1
-        if seen[key] > WORD_CAP:
-            drop.add(i)
+        drop.update(range(start, end))
+    for key, count, at in shape.often:
+        if key not in interests:
+            continue
+        if count >= FREQ_COUNT and count >= FREQ_SHARE * shape.total:
+            found.append("one word repeated throughout")
+        drop.update(at[WORD_CAP:])
     if not drop:
         return text, tuple(dict.fromkeys(found))
     return _rebuild(text, drop), tuple(dict.fromkeys(found))
 
 
-@lru_cache(maxsize=16384)
 def _examine_title(title: str, interests: frozenset[str]) -> tuple[str, tuple[str, ...]]:
-    words = _words(title)
+    shape = _shape(title)
+    if shape.plain and len(shape.words) <= TITLE_WORDS and len(title) <= FLOOD_CHARS:
+        return title, ()
+    words = shape.words
     found, drop = [], set()
-    for start, n, times in _repeats(words):
+    for start, n, times in shape.repeats:
         drop.update(range(start + n, start + n * times))
         found.append("a title that floods the screen")
-    for start, end, aimed in _lists(title, words, interests):
-        if aimed:
+    for start, end in shape.runs:
+        if _aimed(shape, start, end, interests):
             found.append("a list of your interest words")
             drop.update(range(start, end))
     if len(words) > FLOOD_WORDS or len(title) > FLOOD_CHARS:
@@ -177,9 +193,14 @@ def _examine_title(title: str, interests: frozenset[str]) -> tuple[str, tuple[st
     return _rebuild(title, drop), tuple(dict.fromkeys(found))
 
 
+@lru_cache(maxsize=32768)
+def _phrase_stems(phrase: str) -> frozenset[str]:
+    return frozenset(stem(w.lstrip("#")) for w in _words(phrase) if _content(w))
+
+
 def interest_stems(phrases: Iterable[str]) -> frozenset[str]:
     """The stems of the content words of what the user likes, asked for or has liked."""
-    return frozenset(stem(w) for p in phrases if p for w in _words(p) if _content(w))
+    return frozenset().union(*(_phrase_stems(p) for p in phrases if p))
 
 
 def destuff(item: Item, interests: frozenset[str] = frozenset()) -> tuple[Item, list[str]]:
