@@ -49,24 +49,28 @@ class PlatformRecord:
         return self.tally.get(name, (0, 0))[1]
 
 
+def item_trust(items: Sequence[Item], caught: np.ndarray, record: PlatformRecord) -> np.ndarray:
+    """Per item, what its public counts are worth: its least trusted platform's trust, 0 when caught."""
+    return np.asarray([0.0 if bad else min(record.trust(name) for name in platforms_of(item))
+                       for item, bad in zip(items, caught)], dtype=np.float32)
+
+
+def trust_note(item: Item, record: PlatformRecord) -> str:
+    """What a popularity reason adds when the counts were weighed down; "" when they were not."""
+    name = min(platforms_of(item), key=record.trust)
+    trust = record.trust(name)
+    if trust >= 1.0:
+        return ""
+    what = f"{name}'s" if name else "these"
+    return f" (counted at {trust:.0%}: {what} answers held {record.caught(name)} item(s) trying to steer the ranking)"
+
+
 def weigh_claims(signal: Contribution, items: Sequence[Item], caught: np.ndarray,
                  record: PlatformRecord) -> Contribution:
     """The popularity signal with each item's counts weighed by its least trusted platform's record;
     nothing at all for an item caught itself."""
-    values = signal.values.astype(np.float32).copy()
-    reasons = list(signal.reasons)
-    for j, item in enumerate(items):
-        if not values[j]:
-            continue
-        if caught[j]:
-            values[j], reasons[j] = 0.0, ""
-            continue
-        name = min(platforms_of(item), key=record.trust)
-        trust = record.trust(name)
-        if trust < 1.0:
-            values[j] *= trust
-            if reasons[j] and values[j] > 0:
-                what = f"{name}'s" if name else "these"
-                reasons[j] += (f" (counted at {trust:.0%}: {what} answers held {record.caught(name)} "
-                               "item(s) trying to steer the ranking)")
+    trust = item_trust(items, caught, record)
+    values = signal.values.astype(np.float32) * trust
+    reasons = [("" if not values[j] else r + (trust_note(items[j], record) if r and values[j] > 0 else ""))
+               for j, r in enumerate(signal.reasons)]
     return Contribution(values, reasons)
