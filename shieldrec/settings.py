@@ -26,8 +26,18 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 }
 
 
+RANKERS = ("learned", "fusion")
+
+
 @dataclass
 class RankingSettings:
+    # "learned": the shipped model scores the candidates (shieldrec/ranking/weights/);
+    # "fusion": the hand-set weights below. Filters, penalties, diversity and reasons are the same.
+    ranker: str = "learned"
+    # How much the platforms' public counts (ratings, votes, plays) may count, 0..1: 0 ignores
+    # them, 1 lets them weigh what they weighed when the learned ranker was trained (and the full
+    # fusion weight below). The default is scripts/sweep_popularity.py's choice (README, "Popularity").
+    popularity: float = 0.5
     diversity: float = 0.3  # 0 = pure relevance; 1 = maximal variety (MMR trade-off)
     sponsored_penalty: float = 0.3  # subtracted from the fused score of paid placements
     # Subtracted from items whose text tries to instruct the agent. Large on purpose: such items

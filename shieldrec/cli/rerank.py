@@ -18,7 +18,7 @@ from shieldrec.batch import Parsed, ResultWriter, build_ranker, parse_lines, ran
 from shieldrec.cli.common import atomic_output, errors_as_click, format_option, open_store, resolve_profile
 from shieldrec.items import HistoryEvent, Preference
 from shieldrec.ranking.types import RankRequest
-from shieldrec.settings import Settings
+from shieldrec.settings import RANKERS, Settings
 
 _SHOWN_ERRORS = 5
 
@@ -72,8 +72,13 @@ def _check_errors(parsed: Parsed, skip_invalid: bool) -> None:
               help="With --engine ray: the cluster to join (e.g. ray://head:10001 or auto); default: a local one.")
 @click.option("--actors", type=click.IntRange(min=1), default=None,
               help="With --engine ray: ranking actors (default: one per CPU the cluster has, at most 8).")
+@click.option("--ranker", "ranker_name", type=click.Choice(RANKERS), default=None,
+              help="Score with the learned ranker or the hand-set fusion (default: the settings', learned).")
+@click.option("--popularity", type=click.FloatRange(0.0, 1.0), default=None,
+              help="How much the candidates' public counts may count, 0 (not at all) to 1 (default: the settings').")
 def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top: int | None, skip_invalid: bool,
-           with_llm: bool, engine: str, address: str | None, actors: int | None) -> None:
+           with_llm: bool, engine: str, address: str | None, actors: int | None, ranker_name: str | None,
+           popularity: float | None) -> None:
     """Re-rank candidate lists from JSONL requests, one result per request, in input order.
 
     \b
@@ -109,6 +114,10 @@ def rerank(input_path: str, output: str, profile_name: str | None, fmt: str, top
         raise click.UsageError("--with-llm runs on the local engine only")
     with errors_as_click():
         settings = Settings.load()
+        if ranker_name is not None:
+            settings.ranking.ranker = ranker_name
+        if popularity is not None:
+            settings.ranking.popularity = popularity
         with _open_input(input_path) as fh:
             parsed = parse_lines(read_lines(fh))
     _check_errors(parsed, skip_invalid)

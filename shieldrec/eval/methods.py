@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -30,16 +31,28 @@ RANDOM = "random"
 POPULARITY = "popularity"
 GIVEN_ORDER = "order as given"
 EMBEDDING = "embedding similarity"
-BASELINES = (RANDOM, POPULARITY, GIVEN_ORDER, EMBEDDING)
+BM25 = "bm25"
+FIVE_LINE = "embedding baseline"
+FUSION = "hand-set fusion"
+LEARNED = "learned ranker"
+BASELINES = (RANDOM, POPULARITY, GIVEN_ORDER, EMBEDDING, BM25, FIVE_LINE)
+LEGACY = (PIPELINE, RANDOM, POPULARITY, GIVEN_ORDER, EMBEDDING)  # what `shieldrec eval` runs by default
+SUITE = (RANDOM, POPULARITY, BM25, FIVE_LINE, FUSION, LEARNED)  # what `shieldrec eval suite` runs
 CHUNK = 256  # requests per pipeline call, as `shieldrec rerank` sends them
 
 
 @dataclass
 class EvalContext:
-    """What methods share within one run: the seed, the settings, one embedder (one model load)."""
+    """What methods share within one run: the seed, the settings, one embedder (one model load).
+
+    `vectors`: a SQLite file of its own for the embeddings (never the profile database), so a
+    second run over the same data sets encodes nothing; None keeps them in memory only.
+    `ranker`: the learned ranker's weights to evaluate (None: the shipped ones)."""
 
     seed: int = 0
     settings: Settings = field(default_factory=Settings)
+    vectors: Path | None = None
+    ranker: Any = None
     _embedder: Any = None
 
     @property
@@ -47,8 +60,15 @@ class EvalContext:
         if self._embedder is None:
             from shieldrec.ranking import Embedder
 
-            # No SQLite cache: an evaluation must not fill the user's profile database.
-            self._embedder = Embedder(None, device=self.settings.embedding_device)
+            cache = None
+            if self.vectors is not None:
+                from shieldrec.store.db import open_db
+                from shieldrec.store.embeddings import EmbeddingCache, install_key
+
+                db = open_db(self.vectors)
+                cache = EmbeddingCache(db, install_key(self.vectors))
+                cache.check_key()
+            self._embedder = Embedder(cache, device=self.settings.embedding_device)
         return self._embedder
 
 
@@ -115,17 +135,65 @@ def embedding_similarity(ctx: EvalContext) -> Method:
     return rank
 
 
-def pipeline(ctx: EvalContext, scorers: Sequence[Scorer] = ()) -> Method:
-    """ShieldRec's ranking pipeline with the user's settings: ranked items, then removed ones."""
+def pipeline(ctx: EvalContext, scorers: Sequence[Scorer] = (), ranker: str | None = None) -> Method:
+    """ShieldRec's ranking pipeline with the user's settings (and `ranker`, when given, as the
+    scoring stage): ranked items, then removed ones."""
 
     def rank(requests: Sequence[RankRequest]) -> list[Ranking]:
         from shieldrec.ranking import Pipeline
 
-        pipe = Pipeline(ctx.settings.ranking, ctx.embedder, scorers=tuple(scorers))
+        settings = replace(ctx.settings.ranking, ranker=ranker) if ranker else ctx.settings.ranking
+        pipe = Pipeline(settings, ctx.embedder, scorers=tuple(scorers), ranker=ctx.ranker)
         out = []
         for start in range(0, len(requests), CHUNK):
             for result in pipe.rank_many(list(requests[start : start + CHUNK])):
                 out.append([x.item.item_id for x in result.ranking] + [x.item.item_id for x in result.removed])
+        return out
+
+    return rank
+
+
+def bm25(ctx: EvalContext) -> Method:
+    """Okapi BM25 of each candidate's title, creator, tags and text against the instruction
+    (or, without one, against what the user liked)."""
+    from shieldrec.eval import bm25 as B
+
+    def rank(requests: Sequence[RankRequest]) -> list[Ranking]:
+        out = []
+        for r in requests:
+            if r.instruction.strip():
+                query = B.terms(r.instruction)
+            else:
+                liked = [e.item for e in r.history if e.positive][-50:]
+                query = [t for it in liked for t in B.terms(f"{it.title} {it.creator} {it.text[:300]}")]
+            got = B.scores(query, [B.terms(B.document(c)) for c in r.candidates])
+            order = np.argsort(-np.asarray(got), kind="stable")
+            out.append([r.candidates[i].item_id for i in order])
+        return out
+
+    return rank
+
+
+def five_line(ctx: EvalContext) -> Method:
+    """cos(instruction, candidate) + 0.5 x max cos(history item, candidate) over every history
+    item, with the same MiniLM and the same item texts as the pipeline: the plain embedding
+    baseline a ranker has to beat."""
+    from shieldrec.ranking.semantic import item_text
+
+    def rank(requests: Sequence[RankRequest]) -> list[Ranking]:
+        emb = ctx.embedder
+        emb.prefetch([item_text(i) for r in requests for i in [*r.candidates, *(e.item for e in r.history)]]
+                     + [r.instruction for r in requests if r.instruction.strip()])
+        out = []
+        for r in requests:
+            cands = emb.encode([item_text(c) for c in r.candidates])
+            scores = np.zeros(len(r.candidates))
+            if r.instruction.strip():
+                scores += cands @ emb.encode([r.instruction])[0]
+            if r.history:
+                scores += 0.5 * (cands @ emb.encode([item_text(e.item) for e in r.history]).T).max(axis=1)
+            order = np.argsort(-scores, kind="stable")
+            out.append([r.candidates[i].item_id for i in order])
         return out
 
     return rank
@@ -137,4 +205,8 @@ METHODS: dict[str, Callable[[EvalContext], Method]] = {
     POPULARITY: popularity,
     GIVEN_ORDER: given_order,
     EMBEDDING: embedding_similarity,
+    BM25: bm25,
+    FIVE_LINE: five_line,
+    FUSION: lambda ctx: pipeline(ctx, ranker="fusion"),
+    LEARNED: lambda ctx: pipeline(ctx, ranker="learned"),
 }

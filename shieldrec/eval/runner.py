@@ -33,12 +33,12 @@ class Report:
     def score(self, name: str) -> MethodScore | None:
         return next((s for s in self.scores if s.name == name), None)
 
-    def beats(self, name: str = PIPELINE, metric: str = HEADLINE) -> dict[str, bool]:
-        """For each baseline in the run: whether `name` scored strictly higher on `metric`."""
+    def beats(self, name: str = PIPELINE, metric: str = HEADLINE, others: Sequence[str] = BASELINES) -> dict[str, bool]:
+        """For each of `others` in the run: whether `name` scored strictly higher on `metric`."""
         mine = self.score(name)
         if mine is None:
             return {}
-        return {s.name: mine.metrics[metric] > s.metrics[metric] for s in self.scores if s.name in BASELINES}
+        return {s.name: mine.metrics[metric] > s.metrics[metric] for s in self.scores if s.name in others}
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,10 +51,11 @@ class Report:
         }
 
 
-def choose(names: Sequence[str] | None) -> list[str]:
-    """The methods to run, in registry order; unknown names are an error that lists the known ones."""
+def choose(names: Sequence[str] | None, default: Sequence[str] | None = None) -> list[str]:
+    """The methods to run, in registry order (`default`, or every method, when none are named);
+    unknown names are an error that lists the known ones."""
     if not names:
-        return list(METHODS)
+        return list(default) if default is not None else list(METHODS)
     unknown = [n for n in names if n not in METHODS]
     if unknown:
         raise InvalidInput(f"unknown method(s) {', '.join(map(repr, unknown))}; known: {', '.join(METHODS)}")

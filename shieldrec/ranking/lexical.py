@@ -37,7 +37,7 @@ _COMMON = frozenset(
 
 
 @lru_cache(maxsize=32768)
-def _tokens(text: str) -> frozenset[str]:
+def tokens(text: str) -> frozenset[str]:
     return frozenset(w for w in (m.lower().replace("’", "'") for m in _WORD.findall(text))
                      if len(w) > 2 and w not in _COMMON)
 
@@ -53,7 +53,7 @@ def _names(item: Item) -> frozenset[str]:
                 parts.append(value)
             elif isinstance(value, list):
                 parts.extend(v for v in value[:10] if isinstance(v, str))
-    return _tokens(" | ".join(p for p in parts if p))
+    return tokens(" | ".join(p for p in parts if p))
 
 
 def _rarity(df: int, total: int) -> float:

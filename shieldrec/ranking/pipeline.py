@@ -17,6 +17,7 @@ import numpy as np
 from shieldrec.intent import Intent
 from shieldrec.items import HistoryEvent, Item, Preference
 from shieldrec.ranking import explain, facts
+from shieldrec.ranking import features as F
 from shieldrec.ranking import labels as L
 from shieldrec.ranking.clean import sanitize_item
 from shieldrec.ranking.constraints import parse_instruction, positive_text
@@ -24,8 +25,10 @@ from shieldrec.ranking.diversity import NEAR_DUPLICATE, SIMILAR, mmr
 from shieldrec.ranking.embedder import Embedder
 from shieldrec.ranking.explain import choose_reasons
 from shieldrec.ranking.filters import SeenIndex, filter_candidates, standing_avoids
-from shieldrec.ranking.fusion import fuse, run_scorers
+from shieldrec.ranking.contribution import Contribution
+from shieldrec.ranking.fusion import Fused, fuse, run_scorers
 from shieldrec.ranking.injection import HIDING, scoring_view
+from shieldrec.ranking.learned import LearnedRanker, ResidualHead
 from shieldrec.ranking.lexical import lexical_signal
 from shieldrec.ranking.popularity import popularity_signal
 from shieldrec.ranking.semantic import (
@@ -36,10 +39,11 @@ from shieldrec.ranking.semantic import (
 )
 from shieldrec.ranking.sponsorship import find_paid_markers, platform_says_sponsored
 from shieldrec.ranking.stuffing import destuff, interest_stems
-from shieldrec.ranking.trust import PlatformRecord, weigh_claims
-from shieldrec.ranking.taste import Taste, read_taste
+from shieldrec.ranking.taste import Taste, read_taste, strength
+from shieldrec.ranking.trust import PlatformRecord, item_trust, with_trust_notes
 from shieldrec.ranking.types import Check, Ranked, RankRequest, RankResult, Removed, Scorer
 from shieldrec.sanitize import clean_text
+from shieldrec.errors import ShieldRecError
 from shieldrec.settings import RankingSettings, Settings
 from shieldrec.store import Store
 
@@ -68,7 +72,9 @@ class _Prepared:
     avoided: list[tuple[str, float, str]]
     likes: list[Preference]
     avoids: list[Preference]
+    neutral: list[HistoryEvent] = field(default_factory=list)  # history that is neither liked nor disliked
     tags: list[tuple[str, ...]] = field(default_factory=list)
+    liked_tags: list[tuple[str, ...]] = field(default_factory=list)
     checks: list[Check] = field(default_factory=list)
     unchecked: frozenset[str] = frozenset()  # ids of items a constraint could not be checked on
     texts: list[str] = field(default_factory=list)
@@ -89,12 +95,18 @@ def _clean_pref(p: Preference) -> Preference:
 class Pipeline:
     """Ranks candidates for one user; safe to share between threads.
 
+    The scores come from the learned ranker (settings.ranker = "learned", the default) or
+    from the hand-set fusion ("fusion"); everything around them is the same: filters,
+    penalties, plug-in scorers, diversity, reasons. `ranker` replaces the shipped model
+    (an evaluation's own weights); `head` adds a per-profile correction to it.
+
     `scorers` add signals fused under their `name` with settings.weights[name] (0 when
     absent: not even called); `reorder` may permute the fused list before diversity. The
     ranking holds every kept candidate in the order to show them (diversity may place an
     item below one with a lower score); callers wanting `request.top` take that many.
-    `Ranked.components` holds each signal's weighted push: instruction, history, avoid,
-    lexical, popularity, any plug-in's name, and the sponsored / injection penalties.
+    `Ranked.components` holds each signal's push in score units: instruction, history,
+    avoid, lexical, popularity (and, learned, dislikes, context, interests), any plug-in's
+    name, and the sponsored / injection penalties.
     """
 
     def __init__(
@@ -103,11 +115,15 @@ class Pipeline:
         embedder: Embedder,
         scorers: Sequence[Scorer] = (),
         reorder: Reorder | None = None,
+        ranker: LearnedRanker | None = None,
+        head: ResidualHead | None = None,
     ) -> None:
         self.settings = settings
         self.embedder = embedder
         self.scorers = list(scorers)
         self.reorder = reorder
+        self.ranker = ranker
+        self.head = head
 
     @classmethod
     def for_user(
@@ -135,9 +151,37 @@ class Pipeline:
         self.embedder.prefetch([t for p in prepared for t in p.texts])
         return [self._finish(p) for p in prepared]
 
+    def features_many(self, reqs: Sequence[RankRequest]) -> list[tuple[list[str], np.ndarray]]:
+        """Per request: the ids of the candidates the filters kept, in the order given, and their
+        feature matrix (features.FEATURES columns): what the learned ranker scores, for training."""
+        prepared = [self._prepare(r, features=True) for r in reqs]
+        self.embedder.prefetch([t for p in prepared for t in p.texts])
+        out = []
+        for p in prepared:
+            ids = [it.item_id for it in p.shown]
+            if not p.shown:
+                out.append((ids, np.zeros((0, len(F.FEATURES)), dtype=np.float32)))
+                continue
+            v = self._vectors(p)
+            lexical = lexical_signal(p.request.candidates, p.taste)
+            out.append((ids, F.compute(self._inputs(p, v, lexical.values))))
+        return out
+
+    def _learned(self) -> LearnedRanker | None:
+        """The model that scores, or None for the hand-set fusion (or when the weights cannot load)."""
+        if self.settings.ranker == "fusion":
+            return None
+        if self.ranker is None:
+            try:
+                self.ranker = LearnedRanker.shipped()
+            except ShieldRecError as exc:
+                log.warning("ranking with the hand-set fusion: %s", exc)
+                return None
+        return self.ranker
+
     # -- stages before embedding ----------------------------------------------------------
 
-    def _prepare(self, req: RankRequest) -> _Prepared:
+    def _prepare(self, req: RankRequest, features: bool = False) -> _Prepared:
         candidates = [sanitize_item(c) for c in req.candidates]
         history = [_clean_event(ev) for ev in req.history]
         prefs = [_clean_pref(p) for p in req.preferences]
@@ -200,6 +244,8 @@ class Pipeline:
                 forced[j].append(thin)
             forced[j] += done.caveats.get(j, ())
 
+        wants_features = features or self._learned() is not None
+        neutral = [ev for ev in history if strength(ev) == 0.0] if wants_features else []
         wanted = [w for w in intent.wanted if w]
         likes = [p for p in prefs if p.kind == "like"]
         avoids = [p for p in prefs if p.kind == "avoid"]
@@ -211,15 +257,17 @@ class Pipeline:
                                preferences=prefs, intent=intent)
         prep = _Prepared(
             request=view_request, intent=intent, shown=shown, removed=removed, labels=labels, forced=forced,
-            paid=paid, injected=injected, caught=caught, record=record, taste=taste, query=query, wanted=wanted, avoided=avoided,
-            likes=likes, avoids=avoids, tags=tags, checks=done.checks,
+            paid=paid, injected=injected, caught=caught, record=record, taste=taste, query=query, wanted=wanted,
+            avoided=avoided, likes=likes, avoids=avoids, neutral=neutral, tags=tags, checks=done.checks,
             unchecked=frozenset(shown[j].item_id for j in done.caveats),
         )
         if shown:
+            prep.liked_tags = [facts.genres(it) for it in taste.liked_items]
             prep.texts = [
                 *(item_text(v, t) for v, t in zip(views, tags)),
-                *(item_text(it) for it in taste.liked_items),
+                *(item_text(it, t) for it, t in zip(taste.liked_items, prep.liked_tags)),
                 *(item_text(it) for it in taste.disliked_items),
+                *(item_text(ev.item) for ev in neutral),
                 *([query] if query else []),
                 *wanted,
                 *(a[0] for a in avoided),
@@ -229,31 +277,45 @@ class Pipeline:
 
     # -- stages after embedding -----------------------------------------------------------
 
+    def _vectors(self, p: _Prepared) -> dict[str, np.ndarray]:
+        """The request's embeddings, split by what they embed."""
+        names = ("cands", "liked", "disliked", "neutral", "query", "wanted", "avoided", "like_topics")
+        sizes = [len(p.shown), len(p.taste.liked), len(p.taste.disliked), len(p.neutral), 1 if p.query else 0,
+                 len(p.wanted), len(p.avoided)]
+        parts = np.split(self.embedder.encode(p.texts), np.cumsum(sizes))
+        return dict(zip(names, parts))
+
+    def _inputs(self, p: _Prepared, v: dict[str, np.ndarray], lexical: np.ndarray,
+                counts: tuple[np.ndarray, np.ndarray] | None = None) -> F.Inputs:
+        # Dislikes reach the features only through the like-versus-dislike contrast: being close
+        # to something disliked never counts for a candidate.
+        return F.Inputs(
+            items=p.request.candidates, cands=v["cands"], query=v["query"][0] if len(v["query"]) else None,
+            wanted=v["wanted"], wanted_phrases=p.wanted, tags=p.tags,
+            liked=v["liked"], liked_weight=p.taste.liked_weight, disliked=v["disliked"],
+            disliked_weight=p.taste.disliked_weight,
+            neutral=v["neutral"], liked_events=p.taste.liked, liked_tags=p.liked_tags, neutral_events=p.neutral,
+            lexical=lexical,
+            counts=counts, popularity=min(max(float(self.settings.popularity), 0.0), 1.0),
+        )
+
     def _finish(self, p: _Prepared) -> RankResult:
         request, n = p.request, len(p.shown)
         if n == 0:
             return RankResult(request.request_id, [], p.removed, p.intent, p.checks)
-        vectors = self.embedder.encode(p.texts)
-        cut = np.cumsum([n, len(p.taste.liked), len(p.taste.disliked), 1 if p.query else 0, len(p.wanted),
-                         len(p.avoided)])
-        cands, liked, disliked, query, wanted, avoided, like_topics = np.split(vectors, cut)
+        v = self._vectors(p)
+        cands = v["cands"]
         views = request.candidates
-
-        signals = {
-            "instruction": instruction_signal(cands, views, p.tags, query[0] if len(query) else None, p.wanted, wanted),
-            "history": history_signal(cands, views, p.tags, p.taste, liked, p.likes, like_topics),
-            "avoid": avoid_signal(cands, views, p.tags, p.taste, liked, disliked, p.avoided, avoided, p.avoids),
-            "lexical": lexical_signal(views, p.taste),
-            "popularity": weigh_claims(popularity_signal(views), p.shown, p.caught, p.record),
-        }
-        weights = self.settings.weights
-        signals.update(run_scorers(self.scorers, request, views, weights))
         penalties = {}
         if p.paid.any():
             penalties["sponsored"] = p.paid * max(float(self.settings.sponsored_penalty), 0.0)
         if p.injected.any():
             penalties["injection"] = p.injected * max(float(self.settings.injection_penalty), 0.0)
-        fused = fuse(n, signals, weights, penalties)
+        model = self._learned()
+        if model is None:
+            fused = self._fused(p, v, penalties)
+        else:
+            fused = self._scored(model, p, v, penalties)
 
         by_score = [int(j) for j in np.argsort(-fused.scores, kind="stable")]
         ranked = [
@@ -293,6 +355,77 @@ class Pipeline:
         # tagged Family before one whose metadata says nothing of who it suits).
         out.sort(key=lambda rj: (bool(p.caught[rj[1]]), rj[0].item.item_id in p.unchecked))
         return RankResult(request.request_id, [r for r, _ in out], p.removed, p.intent, p.checks, p.record)
+
+    def _claims(self, p: _Prepared) -> tuple[list[float | None], tuple[np.ndarray, np.ndarray]]:
+        """Public counts as claims: none from an item caught steering the ranking (nor do its
+        counts move the others' centre), the rest weighed by their platform's record."""
+        views = p.request.candidates
+        raw = [None if p.caught[j] else facts.popularity_count(it) for j, it in enumerate(views)]
+        pop, pop_z = F.popularity_features(views, raw)
+        trust = item_trust(views, p.caught, p.record)
+        return raw, (pop * trust, pop_z * trust)
+
+    def _popularity(self, p: _Prepared, raw: list[float | None], counts: tuple[np.ndarray, np.ndarray]
+                    ) -> Contribution:
+        views = p.request.candidates
+        return with_trust_notes(popularity_signal(views, counts[0], raw), views, p.record)
+
+    def _fused(self, p: _Prepared, v: dict[str, np.ndarray], penalties: dict[str, np.ndarray]) -> Fused:
+        """The hand-set fusion: each signal times its weight in settings.weights."""
+        views, cands = p.request.candidates, v["cands"]
+        query = v["query"][0] if len(v["query"]) else None
+        signals = {
+            "instruction": instruction_signal(cands, views, p.tags, query, p.wanted, v["wanted"]),
+            "history": history_signal(cands, views, p.tags, p.taste, v["liked"], p.likes, v["like_topics"]),
+            "avoid": avoid_signal(cands, views, p.tags, p.taste, v["liked"], v["disliked"], p.avoided, v["avoided"],
+                                  p.avoids),
+            "lexical": lexical_signal(views, p.taste),
+            "popularity": self._popularity(p, *self._claims(p)),
+        }
+        weights = dict(self.settings.weights)
+        # The user's say over public counts holds for the hand-set weights too.
+        weights["popularity"] = weights.get("popularity", 0.0) * min(max(float(self.settings.popularity), 0.0), 1.0)
+        signals.update(run_scorers(self.scorers, p.request, views, weights))
+        return fuse(len(views), signals, weights, penalties)
+
+    def _scored(
+        self, model: LearnedRanker, p: _Prepared, v: dict[str, np.ndarray], penalties: dict[str, np.ndarray]
+    ) -> Fused:
+        """The learned ranker's score, split by feature group, each part carrying the reason its
+        signal gives; what the data sets cannot teach (the user's stated likes and avoids, what
+        they said to leave out now, a candidate whose nearest history items are dislikes) and
+        plug-in scorers are added with their hand-set weights."""
+        views, cands, n = p.request.candidates, v["cands"], len(p.request.candidates)
+        query = v["query"][0] if len(v["query"]) else None
+        none = np.zeros((0, cands.shape[1]), dtype=np.float32)
+        lexical = lexical_signal(views, p.taste)
+        raw_counts, counts = self._claims(p)
+        x = F.compute(self._inputs(p, v, lexical.values, counts))
+        parts = model.contributions(x, self.head)
+        # Each group's part carries its own signal's reason. The learned like-versus-dislike part
+        # names nothing: the dislike rule below names the disliked item when it fires.
+        evidence = {
+            "instruction": instruction_signal(cands, views, p.tags, query, p.wanted, v["wanted"]).reasons,
+            "history": history_signal(cands, views, p.tags, p.taste, v["liked"], (), none).reasons,
+            "lexical": lexical.reasons,
+            "popularity": self._popularity(p, raw_counts, counts).reasons,
+        }
+        signals: dict[str, Contribution] = {
+            group: Contribution(values, evidence.get(group, [""] * n)) for group, values in parts.items()
+        }
+        weights = self.settings.weights
+        unit = {group: 1.0 for group in parts}
+        if p.likes:
+            signals["interests"] = history_signal(cands, views, p.tags, Taste(), none, p.likes, v["like_topics"])
+            unit["interests"] = float(weights.get("history", 1.0))
+        if p.avoided or p.avoids or (p.taste.liked and p.taste.disliked):
+            signals["avoid"] = avoid_signal(cands, views, p.tags, p.taste, v["liked"], v["disliked"], p.avoided,
+                                            v["avoided"], p.avoids)
+            unit["avoid"] = float(weights.get("avoid", 1.0))
+        plugins = run_scorers(self.scorers, p.request, views, weights)
+        signals.update(plugins)
+        unit.update({name: float(weights.get(name, 0.0)) for name in plugins})
+        return fuse(n, signals, unit, penalties)
 
     def _reordered(self, request: RankRequest, ranked: list[Ranked], index: dict[int, int]) -> list[Ranked] | None:
         """The reorder hook's answer, if it is a permutation of what it was given."""

@@ -1,7 +1,8 @@
 """Public popularity, when the platform sends counts: a prior, measured in e-folds.
 
-A value of +1 means e (about 2.7) times the ratings of a typical candidate. It is a
-weak kind of evidence about this user, so its default weight is small; it matters most
+A value of +1 means e (about 2.7) times the ratings of a typical candidate from the same
+platform (counts from two platforms do not compare: `features.popularity_features`). It is
+a weak kind of evidence about this user, so its default weight is small; it matters most
 when nothing else separates two candidates.
 """
 
@@ -14,19 +15,21 @@ import numpy as np
 from shieldrec.items import Item
 from shieldrec.ranking import explain, facts
 from shieldrec.ranking.contribution import Contribution
+from shieldrec.ranking.features import popularity_features
 
-LIMIT = 3.0
 
-
-def popularity_signal(items: Sequence[Item]) -> Contribution:
+def popularity_signal(items: Sequence[Item], values: np.ndarray | None = None,
+                      counts: Sequence[float | None] | None = None) -> Contribution:
+    """`values` (features.popularity_features(items)[0]) and `counts` (facts.popularity_count of
+    each item): pass them when the caller has them already."""
     n = len(items)
-    counts = [facts.popularity_count(it) for it in items]
-    known = np.asarray([c is not None for c in counts])
-    if known.sum() < 2:
+    if counts is None:
+        counts = [facts.popularity_count(it) for it in items]
+    if sum(c is not None for c in counts) < 2:
         return Contribution.zeros(n)
-    logs = np.log1p(np.asarray([c if c is not None else 0.0 for c in counts], dtype=np.float64))
-    center = logs[known].mean()
-    values = np.where(known, np.clip(logs - center, -LIMIT, LIMIT), 0.0).astype(np.float32)
+    if values is None:
+        values = popularity_features(items, counts)[0]
+    values = np.asarray(values, dtype=np.float32)
     reasons = [""] * n
     for j, c in enumerate(counts):
         if c is not None:

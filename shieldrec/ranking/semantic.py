@@ -15,12 +15,14 @@ import numpy as np
 from shieldrec.items import Item, Preference
 from shieldrec.ranking import evidence, explain, facts
 from shieldrec.ranking.contribution import Contribution
+from shieldrec.ranking.features import like_contrast
 from shieldrec.ranking.filters import phrase_in
 from shieldrec.ranking.taste import Taste, phrase
 
 SCALE = 2.5
 MAX_RATIO = 0.3  # history: 30% best single match, 70% weighted mean over everything liked
 EXACT_BONUS = 0.25  # a tag or title that names exactly what was asked for
+DISLIKE_MARGIN = 0.25  # a neighbourhood this much more disliked than usual is not yet evidence
 WORD_BONUS = 0.125  # the description says it in so many words: weaker, a plot can say "hopes" of anything
 TEXT_CHARS = 1200  # MiniLM reads 256 tokens; more text only costs hashing and tokenising
 
@@ -151,15 +153,14 @@ def avoid_signal(
             biggest[j] = amount
             reasons[j] = reason
 
-    if len(taste.disliked):
+    if len(taste.disliked) and len(taste.liked):
         dsims = (cands @ disliked_vecs.T) * (taste.disliked_weight / taste.disliked_weight.max())
         worst = np.argmax(dsims, axis=1)
-        near_bad = dsims[np.arange(n), worst]
-        # Only closer to a dislike than to anything liked: people dislike things inside their taste too.
-        # It must also be closer to it than the other candidates are, or a short history
-        # would make every unrelated candidate "closer to the dislike than to any like".
-        near_good = (cands @ liked_vecs.T).max(axis=1) if len(taste.liked) else np.full(n, -1.0)
-        over = SCALE * np.maximum(np.minimum(near_bad - near_good, near_bad - near_bad.mean()), 0.0)
+        # Dislikes count only against likes: people dislike things inside their favourite category
+        # too, so what is demoted is a neighbourhood more disliked than the user's usual share,
+        # never the category itself (and nothing at all without likes to compare with).
+        contrast = like_contrast(cands, liked_vecs, disliked_vecs, taste.liked_weight, taste.disliked_weight)
+        over = SCALE * np.maximum(-contrast - DISLIKE_MARGIN, 0.0)
         for j in np.nonzero(over > 0)[0]:
             ev = taste.disliked[worst[j]]
             how = phrase(ev)

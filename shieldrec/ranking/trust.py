@@ -5,7 +5,8 @@ sends items built to steer the ranking has shown what its claims are worth. The 
 counts, per platform, the items it sent and how many of them were caught trying (an
 injection, hidden text, keyword stuffing); its counts are weighed by `trust`, and an item
 caught itself has no counts at all. A session keeps its record from answer to answer
-(`RankRequest.platform_record` in, `RankResult.record` out).
+(`RankRequest.platform_record` in, `RankResult.record` out). `Pipeline` reads counts as claims
+through `item_trust`, for both rankers.
 """
 
 from __future__ import annotations
@@ -65,12 +66,8 @@ def trust_note(item: Item, record: PlatformRecord) -> str:
     return f" (counted at {trust:.0%}: {what} answers held {record.caught(name)} item(s) trying to steer the ranking)"
 
 
-def weigh_claims(signal: Contribution, items: Sequence[Item], caught: np.ndarray,
-                 record: PlatformRecord) -> Contribution:
-    """The popularity signal with each item's counts weighed by its least trusted platform's record;
-    nothing at all for an item caught itself."""
-    trust = item_trust(items, caught, record)
-    values = signal.values.astype(np.float32) * trust
-    reasons = [("" if not values[j] else r + (trust_note(items[j], record) if r and values[j] > 0 else ""))
+def with_trust_notes(signal: Contribution, items: Sequence[Item], record: PlatformRecord) -> Contribution:
+    """The popularity signal's reasons saying, where counts were weighed down, why."""
+    reasons = [r + trust_note(items[j], record) if r and signal.values[j] > 0 else r
                for j, r in enumerate(signal.reasons)]
-    return Contribution(values, reasons)
+    return Contribution(signal.values, reasons)

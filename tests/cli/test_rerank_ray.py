@@ -104,3 +104,32 @@ def test_ray_actors_encode_new_texts_and_the_driver_stores_them(cluster: None, s
 def test_ray_refuses_the_language_model_and_stray_options(store: Store) -> None:
     assert "--with-llm runs on the local engine only" in rerank("--engine", "ray", "--with-llm").output
     assert "--address and --actors go with --engine ray" in rerank("--actors", "2").output
+
+
+def test_vectors_a_profiles_run_used_are_that_profiles_as_on_the_local_engine_and_go_with_it(
+        cluster: None, profiles_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    body = lines("owned", 12)
+    earlier, source = tmp_path / "earlier.jsonl", tmp_path / "in.jsonl"
+    earlier.write_text("\n".join(body[:6]) + "\n")
+    source.write_text("\n".join(body) + "\n")
+    counts = {}
+    for engine in ("local", "ray"):
+        monkeypatch.setenv("SHIELDREC_HOME", str(tmp_path / f"home-{engine}"))
+        store = Store()
+        maya = store.import_profile(load_profile_file(profiles_dir / "maya.toml"))
+        ray_args = ("--engine", "ray", "--actors", "2") if engine == "ray" else ()
+        anonymous = rerank("-i", str(earlier), "-o", str(tmp_path / f"anonymous-{engine}.jsonl"), *ray_args)
+        assert anonymous.exit_code == 0, anonymous.output
+        before = store.embeddings.count()
+        res = rerank("-i", str(source), "-o", str(tmp_path / f"{engine}.jsonl"), "--profile", "maya", *ray_args)
+        assert res.exit_code == 0, res.output
+        stored = store.embeddings.count()
+        owned = store.db.execute("SELECT COUNT(*) FROM embedding_owners WHERE profile_id = ?",
+                                 [maya.id]).fetchone()[0]
+        assert 0 < before < stored and before < owned <= stored  # read from the cache, and encoded anew
+        forgotten = CliRunner().invoke(cli, ["profile", "forget", "maya", "--yes"])
+        assert forgotten.exit_code == 0, forgotten.output
+        counts[engine] = (stored, owned, store.embeddings.count())
+    # the vectors maya's run read or encoded are hers on Ray as on the local engine, and forget takes them all
+    assert counts["ray"] == counts["local"]
+    assert counts["ray"][2] == counts["ray"][0] - counts["ray"][1]

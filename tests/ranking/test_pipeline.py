@@ -191,8 +191,9 @@ def test_injection_is_labelled_and_never_moves_an_item_up(make_pipeline: Callabl
         pipe = make_pipeline(injection_penalty=penalty)
         clean = pipe.rank(RankRequest(candidates=cands, history=history, instruction="a hopeful adventure"))
         for victim in (clean.ranking[-1].item, clean.ranking[len(cands) // 2].item):
-            text = victim.text.split(". ", 1)
-            attacked = Item.from_untrusted({**victim.to_dict(), "text": f"{text[0]}. {attack} {text[1]}"})
+            first, sep, rest = victim.text.partition(". ")
+            text = f"{first}. {attack} {rest}" if sep else f"{victim.text} {attack}"
+            attacked = Item.from_untrusted({**victim.to_dict(), "text": text})
             swapped = [attacked if c.item_id == victim.item_id else c for c in cands]
             result = pipe.rank(RankRequest(candidates=swapped, history=history, instruction="a hopeful adventure"))
             got = next(r for r in result.ranking if r.item.item_id == victim.item_id)
@@ -217,20 +218,25 @@ def test_reasons_name_the_liked_title_and_the_asked_phrase(pipeline: Pipeline) -
     for r in result.ranking:
         assert 1 <= len(r.reasons) <= 3
         assert NEW in r.labels
-        assert set(r.components) <= {"instruction", "history", "avoid", "lexical", "popularity"}
+        assert set(r.components) <= {"instruction", "history", "avoid", "dislikes", "lexical", "popularity", "context"}
 
 
-def test_shared_creator_is_a_named_reason(pipeline: Pipeline) -> None:
+@pytest.mark.parametrize("ranker", ["learned", "fusion"])
+def test_shared_creator_is_a_named_reason(make_pipeline: Callable[..., Pipeline], ranker: str) -> None:
     liked = Item.from_untrusted({"id": "b1", "title": "A Wizard of Earthsea", "creator": "Ursula K. Le Guin",
                                  "text": "A young mage learns the true names of things."})
     same = Item.from_untrusted({"id": "b2", "title": "The Tombs of Atuan", "creator": "Ursula K. Le Guin",
                                 "text": "A priestess raised in a desert temple meets a thief."})
     other = Item.from_untrusted({"id": "b3", "title": "The Hobbit", "creator": "J. R. R. Tolkien",
                                  "text": "A hobbit joins dwarves to take back their mountain from a dragon."})
+    pipeline = make_pipeline(ranker=ranker)
     result = pipeline.rank(RankRequest(candidates=[other, same], history=[HistoryEvent(item=liked, event="liked")]))
     got = next(r for r in result.ranking if r.item.item_id == "b2")
     assert "by Ursula K. Le Guin, like 'A Wizard of Earthsea', which you liked" in got.reasons
-    assert got.components["lexical"] == pytest.approx(0.3)
+    if ranker == "fusion":
+        assert got.components["lexical"] == pytest.approx(0.3)  # the hand-set weight, times a full match
+    else:
+        assert got.components["lexical"] > 0.1
     assert [r.item.item_id for r in result.ranking] == ["b2", "b3"]
 
 

@@ -94,8 +94,10 @@ def test_taste_weights_rating_and_recency() -> None:
 
 def test_popularity_is_relative_and_needs_two_counts() -> None:
     sig = popularity_signal([item("a", meta={"rating_count": 10}), item("b", meta={"votes": 10_000}), item("c")])
-    assert sig.values[1] > 0 > sig.values[0] and sig.values[2] == 0
+    assert sig.values[1] > 0 > sig.values[0]
     assert sig.reasons[1] == "more public ratings than is typical here (10,000)"
+    # A missing count never lifts an item: it weighs as the least rated, and no reason claims a number.
+    assert sig.values[2] == sig.values[0] and sig.reasons[2] == ""
     assert not popularity_signal([item("a", meta={"rating_count": 10}), item("b")]).values.any()
 
 

@@ -129,8 +129,8 @@ async def test_blocking_a_creator_removes_their_items_now_and_next_time(make_app
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         view = await ask(pilot, "books about hope")
-        creators = [c.card.item.creator for c in view.visible_cards()]
-        # An author with one pick on screen: blocking takes out only it, without a question first.
+        # An author with one pick in the answer: blocking one with several asks first (with the count).
+        creators = [c.item.creator for c in view.turn.visible]
         card = next(c for c in view.visible_cards() if c.card.item.creator and creators.count(c.card.item.creator) == 1)
         author = card.card.item.creator
         removed_before = len(view.turn.withheld)
@@ -449,12 +449,19 @@ async def test_settings_are_validated_and_persisted(make_app: Callable[..., Shie
         assert "does not exist" in await toasts(pilot)
         app.screen.query_one("#llm-model", Input).value = "bundled"
         app.screen.query_one("#weight-popularity", Input).value = "0"
+        app.screen.query_one("#popularity", Input).value = "1.5"
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert "public counts must be between 0 and 1" in await toasts(pilot)
+        app.screen.query_one("#popularity", Input).value = "0.2"
+        app.screen.query_one("#ranker", Select).value = "fusion"
         app.screen.query_one("#theme", Select).value = "textual-light"
         await pilot.press("ctrl+s")
         await pilot.pause()
         assert app.theme == "textual-light"
     saved = Settings.load()
     assert saved.ranking.diversity == 0.6 and saved.ranking.weights["popularity"] == 0.0
+    assert saved.ranking.popularity == 0.2 and saved.ranking.ranker == "fusion"
     assert saved.tui.theme == "textual-light"
     assert app.settings.ranking.diversity == 0.6  # the next search uses it
 

@@ -11,7 +11,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Header, Input, Label, Select, Static
 
 from shieldrec.errors import InvalidInput
-from shieldrec.settings import DEFAULT_WEIGHTS
+from shieldrec.settings import DEFAULT_WEIGHTS, RANKERS
 from shieldrec.tui import keys
 from shieldrec.tui.screens.base import Page
 from shieldrec.tui.screens.modals import OnOff, field_input
@@ -61,6 +61,14 @@ class SettingsScreen(Page):
                              allow_blank=False, id="embedding-device", compact=True)
             yield Label(Text("Ranking"), classes="section")
             with Horizontal(classes="row"):
+                yield Label("Ranker")
+                yield Select([("learned (trained on public data)", "learned"), ("hand-set fusion weights", "fusion")],
+                             value=s.ranking.ranker if s.ranking.ranker in RANKERS else "learned",
+                             allow_blank=False, id="ranker", compact=True)
+            with Horizontal(classes="row"):
+                yield Label("Public counts (0-1)")
+                yield field_input(f"{s.ranking.popularity:g}", id="popularity")
+            with Horizontal(classes="row"):
                 yield Label("Diversity (0-1)")
                 yield field_input(f"{s.ranking.diversity:g}", id="diversity")
             with Horizontal(classes="row"):
@@ -69,7 +77,7 @@ class SettingsScreen(Page):
             with Horizontal(classes="row"):
                 yield Label("Injection penalty (0-4)")
                 yield field_input(f"{s.ranking.injection_penalty:g}", id="injection-penalty")
-            yield Label(Text("Fusion weights (0-5)"), classes="section")
+            yield Label(Text("Fusion weights (0-5; the hand-set ranker, and plug-ins for both)"), classes="section")
             for name in DEFAULT_WEIGHTS:
                 with Horizontal(classes="row"):
                     yield Label(Text(f"{name}: {WEIGHT_HELP.get(name, '')}"))
@@ -105,6 +113,7 @@ class SettingsScreen(Page):
         s = self.app.settings
         try:
             diversity = _number(self._value("diversity"), "diversity", 0, 1)
+            popularity = _number(self._value("popularity"), "public counts", 0, 1)
             sponsored = _number(self._value("sponsored-penalty"), "sponsored penalty", 0, 4)
             injection = _number(self._value("injection-penalty"), "injection penalty", 0, 4)
             weights = {name: _number(self._value(f"weight-{name}"), f"weight '{name}'", 0, 5)
@@ -122,6 +131,7 @@ class SettingsScreen(Page):
         llm_before = (s.llm.enabled, s.llm.model, s.llm.device)
         device_before = s.embedding_device
         s.ranking.diversity, s.ranking.sponsored_penalty, s.ranking.injection_penalty = diversity, sponsored, injection
+        s.ranking.ranker, s.ranking.popularity = self._select("ranker"), popularity
         s.ranking.weights = {**s.ranking.weights, **weights}
         s.llm.enabled = self.query_one("#llm-enabled", OnOff).value
         compact = self.query_one("#compact", OnOff).value
