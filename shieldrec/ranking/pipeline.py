@@ -198,7 +198,7 @@ class Pipeline:
         query = positive_text(intent) or ", ".join(intent.wanted)
         interests = interest_stems([
             query, *intent.wanted, *(p.value for p in prefs if p.kind == "like"),
-            *(f"{it.title} {' '.join(facts.genres(it))} {it.text}" for it in taste.liked_items),
+            *(g for it in taste.liked_items for g in facts.genres(it)),
         ])
         views, labels, forced = [], [], []
         paid = np.zeros(len(shown), dtype=bool)

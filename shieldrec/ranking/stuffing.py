@@ -26,7 +26,7 @@ WORD_CAP = 3  # occurrences of one word the scoring view keeps
 REPEAT_TIMES = 3  # a phrase said this many times in a row is stuffing
 LIST_WORDS = 5  # a stretch of this many words without a function word, mostly interest words, is a list
 LIST_SHARE = 0.5
-RUN_WORDS = 6  # a stretch this long without a function word is a keyword run: the view drops it
+EDGE_WORDS = 6  # this many keywords and nothing else, tacked on first or last: the view leaves them out
 FREQ_COUNT, FREQ_SHARE = 4, 0.2  # one word this often and this large a share of the words
 
 _TOKEN = re.compile(r"#?[^\W_][^\W_'’-]*(?:['’-][^\W_]+)*")
@@ -75,20 +75,22 @@ def _repeats(words: list[str]) -> list[tuple[int, int, int]]:
     return out
 
 
-def _runs(text: str, words: list[str]) -> tuple[tuple[int, int], ...]:
-    """(start, end) of each stretch of LIST_WORDS+ words with no function word or sentence end."""
+def _runs(text: str, words: list[str]) -> tuple[tuple[int, int, bool], ...]:
+    """(start, end, whole) of each stretch of LIST_WORDS+ words with no function word or sentence
+    end among them; `whole` when the stretch is a sentence of its own (nothing but keywords)."""
     spans = _spans(text)
+
+    def stop_before(i: int) -> bool:  # a sentence ends between word i-1 and word i
+        return i == 0 or i == len(words) or bool(_SENTENCE_END.search(text[spans[i - 1][1]:spans[i][0]]))
+
     out, start = [], 0
     for i in range(len(words) + 1):
-        ends = i == len(words) or words[i].lower() in _FUNCTION
-        if not ends and i > start and _SENTENCE_END.search(text[spans[i - 1][1]:spans[i][0]]):
-            ends, restart = True, i
-        else:
-            restart = i + 1
-        if ends:
-            if i - start >= LIST_WORDS:
-                out.append((start, i))
-            start = restart
+        at_end = i < len(words) and i > start and stop_before(i)
+        if not (i == len(words) or words[i].lower() in _FUNCTION or at_end):
+            continue
+        if i - start >= LIST_WORDS:
+            out.append((start, i, stop_before(start) and (i == len(words) or at_end)))
+        start = i if at_end else i + 1
     return tuple(out)
 
 
@@ -99,7 +101,7 @@ class _Shape:
 
     words: tuple[str, ...]
     repeats: tuple[tuple[int, int, int], ...]
-    runs: tuple[tuple[int, int], ...]
+    runs: tuple[tuple[int, int, bool], ...]
     often: tuple[tuple[str, int, tuple[int, ...]], ...]  # (stem, count, indices) of words said > WORD_CAP times
     total: int  # content words
 
@@ -123,8 +125,9 @@ def _shape(text: str) -> _Shape:
 
 def _aimed(shape: _Shape, start: int, end: int, interests: frozenset[str]) -> bool:
     """A run of which at least LIST_SHARE (and 3 or more) are the user's interest words: a list aimed
-    at them. A run of RUN_WORDS+ words of any kind is left out of the view too (prose does not run
-    so long without a function word), but a cast list is no offence."""
+    at them. A run of EDGE_WORDS+ words that ends the text, or is a sentence of its own starting it
+    (where keywords are tacked on), is left out of the view whatever its words; only a list aimed at
+    the user is an offence."""
     hits = sum(stem(w.lstrip("#")) in interests for w in shape.words[start:end])
     return hits >= LIST_SHARE * (end - start) and hits >= 3
 
@@ -153,18 +156,16 @@ def _examine_text(text: str, interests: frozenset[str]) -> tuple[str, tuple[str,
     for start, n, times in shape.repeats:
         found.append("a phrase repeated over and over")
         drop.update(range(start + n, start + n * times))
-    for start, end in shape.runs:
+    for start, end, whole in shape.runs:
         if _aimed(shape, start, end, interests):
             found.append("a list of your interest words")
-        elif end - start < RUN_WORDS:
+        elif not (end - start >= EDGE_WORDS and (end == len(shape.words) or (whole and start == 0))):
             continue
         drop.update(range(start, end))
     for key, count, at in shape.often:
-        if key not in interests:
-            continue
-        if count >= FREQ_COUNT and count >= FREQ_SHARE * shape.total:
+        if key in interests and count >= FREQ_COUNT and count >= FREQ_SHARE * shape.total:
             found.append("one word repeated throughout")
-        drop.update(at[WORD_CAP:])
+            drop.update(at[WORD_CAP:])
     if not drop:
         return text, tuple(dict.fromkeys(found))
     return _rebuild(text, drop), tuple(dict.fromkeys(found))
@@ -179,7 +180,7 @@ def _examine_title(title: str, interests: frozenset[str]) -> tuple[str, tuple[st
     for start, n, times in shape.repeats:
         drop.update(range(start + n, start + n * times))
         found.append("a title that floods the screen")
-    for start, end in shape.runs:
+    for start, end, _ in shape.runs:
         if _aimed(shape, start, end, interests):
             found.append("a list of your interest words")
             drop.update(range(start, end))

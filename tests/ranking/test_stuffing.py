@@ -29,9 +29,13 @@ def test_honest_prose_is_not_stuffing(text: str) -> None:
     assert found == [] and view.text == text
 
 
-def test_a_long_run_without_function_words_is_left_out_of_the_view_but_not_an_offence() -> None:
-    view, found = destuff(Item("x", "A title", "Starring Tom Hanks, Tim Allen, Don Rickles and Jim Varney."), INTERESTS)
-    assert found == [] and "Hanks" not in view.text
+def test_keywords_tacked_on_at_the_end_are_left_out_of_the_view_but_not_an_offence() -> None:
+    cast = "Starring Tom Hanks, Tim Allen, Don Rickles and Jim Varney."
+    view, found = destuff(Item("x", "A title", cast), INTERESTS)
+    assert found == [] and view.text == cast
+    tacked = "A chef cooks pasta in Rome. marble cathedral harbour lantern meadow violin"
+    view, found = destuff(Item("x", "A title", tacked), INTERESTS)
+    assert found == [] and view.text == "A chef cooks pasta in Rome."
 
 
 @pytest.mark.parametrize("text", [
