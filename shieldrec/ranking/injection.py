@@ -123,6 +123,10 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     ),
 }
 
+# How ShieldRec itself speaks about the user ("close to Contact, which you liked"): in a platform's
+# text an imitation, in the agent's own explanations its voice.
+OWN_VOICE = frozenset({"imitates the agent's answer", "claims the user's history"})
+
 # Sentences end at . ! ? a line break, or a closing chat-template tag. The space after a
 # sentence stays with it, so cutting one leaves the rest exactly as it would read had the
 # sentence never been there.
