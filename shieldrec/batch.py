@@ -265,21 +265,37 @@ def parse_lines(lines: Iterable[bytes | LongLine]) -> Parsed:
 
 
 def build_ranker(settings: Settings, store: Store | None, *, with_llm: bool = False,
-                 owner: int | None = None) -> tuple[Pipeline, str]:
+                 owner: int | None = None, learned: tuple[Any, list[Any]] | None = None) -> tuple[Pipeline, str]:
     """The ranking pipeline every entry point uses (terminal app aside: it builds its own
     session), and a line on what the language model adds. `store` gives the embedding
     cache (with `owner`, the vectors are recorded as that profile's: `profile forget` removes
-    them); None keeps vectors in memory only."""
+    them); None keeps vectors in memory only. With `owner`, the profile's learned part (its
+    ranker head and interest facets) is on the pipeline; `learned` hands it over where the
+    database is not at hand (a Ray actor)."""
     from shieldrec.ranking import Pipeline
 
     if not with_llm:
-        return Pipeline.for_user(store, settings, owner=owner), ""
+        return personal(Pipeline.for_user(store, settings, owner=owner), store, owner, learned), ""
     from shieldrec.llm import build_pipeline
 
     settings.llm.enabled = True  # asked for by name
     embedder = Pipeline.for_user(store, settings, owner=owner).embedder
     pipeline, parts = build_pipeline(settings, embedder)
-    return pipeline, parts.note
+    return personal(pipeline, store, owner, learned), parts.note
+
+
+def personal(pipeline: Pipeline, store: Store | None, owner: int | None,
+             snapshot: tuple[Any, list[Any]] | None = None) -> Pipeline:
+    """With a profile: what it learned from its user (its ranker head and interest facets) on
+    the pipeline; `pipeline.personal.reload()` takes in a newer update."""
+    found = None
+    if snapshot is not None or (store is not None and owner is not None):
+        from shieldrec.learning.personalize import Personal
+
+        found = Personal(store if snapshot is None else None, owner or 0, pipeline.embedder, snapshot)
+        found.attach(pipeline)
+    pipeline.personal = found  # type: ignore[attr-defined]
+    return pipeline
 
 
 def with_profile(

@@ -89,9 +89,10 @@ class RankActor:
     """One actor of the pool: the pipeline built and the models loaded once, then batch after batch."""
 
     def __init__(self, settings: Settings, profile: tuple[list[HistoryEvent], list[Preference]],
-                 top: int | None, database: str | None, secret: bytes) -> None:
+                 top: int | None, database: str | None, secret: bytes, learned: Any = None) -> None:
         self.store = _WorkerStore(database, secret)
-        self.pipeline, _ = build_ranker(settings, self.store)  # type: ignore[arg-type]
+        # The profile's learned part travels as a read-only copy, like its history.
+        self.pipeline, _ = build_ranker(settings, self.store, learned=learned)  # type: ignore[arg-type]
         self.pipeline.embedder.load()
         # A copy of what the driver read: nothing here can write it back.
         self.history, self.preferences = profile
@@ -159,7 +160,8 @@ def rank_on_ray(
     ranked = dataset.map_batches(
         RankActor,
         fn_constructor_kwargs={"settings": settings, "profile": profile, "top": top,
-                               "database": str(store.path), "secret": store.embeddings.secret},
+                               "database": str(store.path), "secret": store.embeddings.secret,
+                               "learned": _learned(store, owner)},
         batch_size=per_batch,
         batch_format="numpy",
         compute=ActorPoolStrategy(size=size),
@@ -182,6 +184,13 @@ def rank_on_ray(
         raise ShieldRecError(f"the Ray engine failed: {_first_line(exc)}") from None
     if expected != len(requests):
         raise ShieldRecError(f"the Ray engine answered {expected} of {len(requests)} requests")
+
+
+def _learned(store: Store, owner: int | None) -> Any:
+    """The profile's personal model and facets, read once by the driver (None without a profile)."""
+    if owner is None:
+        return None
+    return store.learned.model(owner), store.learned.facets(owner)
 
 
 def _first_line(exc: BaseException) -> str:

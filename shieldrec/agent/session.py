@@ -33,8 +33,12 @@ from shieldrec.settings import Settings
 from shieldrec.store import Profile, Store
 from shieldrec.store.conversations import Conversation, Message
 from shieldrec.store.db import tx
+from shieldrec.store.learned import Impression
 
 if TYPE_CHECKING:
+    from shieldrec.learning.personalize import Personal
+    from shieldrec.learning.update import Report
+    from shieldrec.learning.worker import Learner
     from shieldrec.platforms import Query
     from shieldrec.ranking import Embedder, Pipeline, Ranked, RankRequest, RankResult, Scorer, Signal
     from shieldrec.ranking.types import Check
@@ -133,6 +137,11 @@ class AgentSession:
         # With [privacy] query_review = "ask": shows the planned query to the user and returns
         # what they chose to send (`planning.edited_query`), or None to send nothing.
         self.review_query: Callable[[Query], Awaitable[Query | None]] | None = None
+        # Learning from feedback runs on the learner's own thread; `on_learned` hears when an
+        # update is done (on that thread: a UI hands it over to its own).
+        self._learner: Learner | None = None
+        self._personal: Personal | None = None
+        self.on_learned: Callable[[Report | None, str], None] | None = None
 
     # -- models ---------------------------------------------------------------------------
 
@@ -145,6 +154,29 @@ class AgentSession:
             self._embedder = Embedder(cache=self.store.embeddings.owned_by(self.profile.id),
                                       device=self.settings.embedding_device)
         return self._embedder
+
+    @property
+    def learner(self) -> Learner:
+        if self._learner is None:
+            from shieldrec.learning.worker import Learner
+
+            self._learner = Learner(self.store, lambda: self.embedder, self.settings, on_done=self._learned)
+        return self._learner
+
+    @property
+    def personal(self) -> Personal:
+        """What the profile learned, as the rankings use it (read again after each update)."""
+        if self._personal is None:
+            from shieldrec.learning.personalize import Personal
+
+            self._personal = Personal(self.store, self.profile.id, self.embedder)
+        return self._personal
+
+    def _learned(self, profile: Profile, report: Report | None, error: str) -> None:
+        if report is not None:
+            self.personal.reload()
+        if self.on_learned is not None:
+            self.on_learned(report, error)
 
     def warm_up(self) -> None:
         """Load the embedding model now (blocking: call it from a worker thread)."""
@@ -199,8 +231,9 @@ class AgentSession:
             platform_record=self.platform_record,
         )
         later = self.progressive and self.has_language_model
-        pipeline = Pipeline(self.settings.ranking, self.embedder, scorers=[] if later else self.scorers,
-                            reorder=None if later else self.reorder)
+        pipeline = self.personal.attach(Pipeline(self.settings.ranking, self.embedder,
+                                                 scorers=[] if later else list(self.scorers),
+                                                 reorder=None if later else self.reorder))
         _notify(on_status, RANKING, f"ranking {len(candidates)} candidates")
         result = await in_thread(self._rank, pipeline, request, not later)
         self.platform_record = result.record or self.platform_record
@@ -223,6 +256,9 @@ class AgentSession:
             anchor=reading.anchor,
         )
         self._save(turn)
+        if result.ranking:  # what the user is shown: items passed over above a liked one teach a little
+            self.store.learned.add_impression(self.profile.id, Impression(
+                [r.item for r in result.ranking[: self.shown]], reading.instruction, turn.at))
         self.turns.append(turn)
         if later and turn.cards and turn.message_id is not None:
             head = frozenset(r.item.item_id for r in result.ranking[: max(self.refine_top, self.shown)])
@@ -266,7 +302,8 @@ class AgentSession:
         # Every candidate is ranked again, so the other signals keep their scale; the slow
         # scorers read only the head and leave the tail at their neutral 0.
         scorers = [HeadOnly(s, head) for s in self.scorers]
-        pipeline = Pipeline(self.settings.ranking, self.embedder, scorers=scorers, reorder=self.reorder)
+        pipeline = self.personal.attach(Pipeline(self.settings.ranking, self.embedder, scorers=scorers,
+                                                 reorder=self.reorder))
         _notify(on_status, RANKING, "re-ranking with the language model")
         stops = self.model_stops() if self.model_stops is not None else 0
         result = await in_thread(self._rank, pipeline, request, True)
@@ -329,6 +366,8 @@ class AgentSession:
     def _done(self, token: Feedback) -> Feedback:
         if token.wrote:
             self._undo.append(token)
+            if token.event_id is not None:
+                self.learner.schedule(self.profile)
         self.refresh()
         return token
 
@@ -388,6 +427,8 @@ class AgentSession:
         fb.undo(self.store, self.profile, token)
         if token in self._undo:
             self._undo.remove(token)
+        if token.event_id is not None:
+            self.learner.schedule(self.profile)
         self.refresh()
         return token
 

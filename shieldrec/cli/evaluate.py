@@ -136,3 +136,9 @@ def suite(data: str | None, users: int | None, datasets: tuple[str, ...], method
                            + ("yes" if not lost else "no (not " + ", ".join(lost) + ")"))
     if require_best and (LEARNED not in names or not all(b and all(b.values()) for b in verdicts.values())):
         raise click.ClickException(f"{LEARNED} does not beat every reference on NDCG@10 on every data set")
+
+
+# `shieldrec eval learning`: its own module, the learning curves being a separate concern.
+from shieldrec.cli.eval_learning import learning  # noqa: E402
+
+evaluate.add_command(learning)

@@ -19,9 +19,9 @@ from shieldrec.cli.common import (
     wants_json,
 )
 from shieldrec.errors import InvalidInput
-from shieldrec.items import PREF_KINDS, PREF_TARGETS, Preference
+from shieldrec.items import PREF_KINDS, PREF_TARGETS, HistoryEvent, Preference
 from shieldrec.settings import Settings
-from shieldrec.store import load_profile_file, parse_profile_bytes
+from shieldrec.store import Profile, Store, load_profile_file, parse_profile_bytes
 from shieldrec.store.profiles import MAX_FILE_BYTES
 
 
@@ -99,6 +99,7 @@ def show(name: str | None, fmt: str, as_json: bool) -> None:
             for x in chosen:
                 click.echo(f"  #{x.id:<4} {x.describe()}  (weight {x.weight:g})")
     history = store.history(p)
+    _show_learned(store, p, history)
     if history:
         click.echo(f"\nHistory ({len(history)}):")
         for ev in history[-20:]:
@@ -208,3 +209,137 @@ def forget(name: str, yes: bool) -> None:
             settings.profile = ""
             settings.save()
     click.echo(f"Forgot profile {name!r}; the database was vacuumed.")
+
+
+def _show_learned(store: Store, p: Profile, history: list[HistoryEvent]) -> None:
+    """Interest facets and the personal ranking model, in plain words."""
+    from shieldrec.learning import words
+    from shieldrec.learning.examples import gain
+
+    facets = store.learned.facets(p.id)
+    for kind, heading in (("like", "Interests it learned"), ("avoid", "What you tend to dislike")):
+        chosen = [f for f in facets if f.kind == kind]
+        if chosen:
+            click.echo(f"\n{heading} (pin or delete one: `shieldrec profile facet pin|delete ID`):")
+            for line in words.facets_lines(chosen):
+                click.echo(f"  {line}")
+    model = store.learned.model(p.id)
+    feedback = sum(1 for ev in history if gain(ev) is not None)
+    click.echo("")
+    for line in words.model_lines(model, feedback, words.newest_taught(history, model)):
+        click.echo(line)
+    if model is not None:
+        waiting = sum(1 for ev in history if (ev.id or 0) > model.newest_event and gain(ev) is not None)
+        if waiting:
+            click.echo(f"{waiting} newer feedback event{'s' if waiting != 1 else ''} not learned from yet "
+                       "(`shieldrec profile learn` runs the update now).")
+
+
+def learn_now(store: Store, p: Profile, *, quiet: bool = False) -> None:
+    """The same background update every feedback path asks for; a command waits for it before it exits."""
+    from shieldrec.learning.worker import Learner
+    from shieldrec.ranking import Embedder
+
+    settings = Settings.load()
+    learner = Learner(store, lambda: Embedder(cache=store.embeddings.owned_by(p.id),
+                                              device=settings.embedding_device), settings)
+    if not quiet:
+        click.echo("Learning from your feedback…", err=True)
+    report = learner.schedule(p).result()
+    if report is None:
+        raise click.ClickException("learning from your feedback failed; your rankings stay as they were")
+    if not quiet:
+        click.echo(report.describe()[:1].upper() + report.describe()[1:] + ".")
+
+
+@profile.command("learn")
+@click.argument("name", required=False)
+def learn(name: str | None) -> None:
+    """Update what ShieldRec learned from your feedback now (it also runs after each feedback)."""
+    store = open_store()
+    p = resolve_profile(store, name)
+    with errors_as_click():
+        learn_now(store, p)
+
+
+@profile.command("feedback")
+@click.argument("action", type=click.Choice(("like", "dislike", "not_now", "rate")))
+@click.argument("item")
+@click.option("--stars", type=click.IntRange(1, 5), default=None, help="For 'rate': 1-5 stars.")
+@click.option("--instruction", default="", help="The request the item was an answer to.")
+@click.option("--profile", "-p", "name", default=None)
+def feedback_(action: str, item: str, stars: int | None, instruction: str, name: str | None) -> None:
+    """Like, dislike, not-now or rate an item (ITEM: a JSON object with at least item_id and title),
+    then learn from it."""
+    from shieldrec.agent import feedback as fb
+    from shieldrec.items import Item
+
+    store = open_store()
+    p = resolve_profile(store, name)
+    with errors_as_click():
+        try:
+            raw = json.loads(item)
+        except ValueError:
+            raise InvalidInput("ITEM must be a JSON object such as '{\"item_id\": \"m1\", \"title\": \"Arrival\"}'") from None
+        token = fb.record_event(store, p, Item.from_untrusted(raw), action, instruction, rating=stars)
+        click.echo(token.summary())
+        learn_now(store, p)
+
+
+@profile.group("facet")
+def facet() -> None:
+    """Pin or delete an interest facet (`profile show` lists them with their ids)."""
+
+
+def _facet_choice(ident: int, name: str | None, choice: str | None, done: str) -> None:
+    store = open_store()
+    p = resolve_profile(store, name)
+    with errors_as_click():
+        found = next((f for f in store.learned.facets(p.id, with_deleted=True) if f.id == ident), None)
+        if found is None:
+            raise InvalidInput(f"no facet #{ident} in profile {p.name!r} (`shieldrec profile show` lists them)")
+        store.learned.choose(p.id, found.key, choice, found.label)
+    click.echo(f"{done}: {found.label}.")
+
+
+@facet.command("pin")
+@click.argument("ident", type=int)
+@click.option("--profile", "-p", "name", default=None)
+def facet_pin(ident: int, name: str | None) -> None:
+    """Keep a facet whatever later feedback says, at full weight."""
+    _facet_choice(ident, name, "pinned", "Pinned")
+
+
+@facet.command("delete")
+@click.argument("ident", type=int)
+@click.option("--profile", "-p", "name", default=None)
+def facet_delete(ident: int, name: str | None) -> None:
+    """Never show or use a facet again (a rebuild does not bring it back)."""
+    _facet_choice(ident, name, "deleted", "Deleted")
+
+
+@facet.command("reset")
+@click.argument("ident", type=int)
+@click.option("--profile", "-p", "name", default=None)
+def facet_reset(ident: int, name: str | None) -> None:
+    """Take back a pin or a delete."""
+    _facet_choice(ident, name, None, "As learned again")
+
+
+@profile.command("reset-learned")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def reset_learned(name: str, yes: bool) -> None:
+    """Forget what was learned (personal model, interest facets, learned likes and avoids);
+    keep what you stated and your history."""
+    from shieldrec.learning import reset
+
+    store = open_store()
+    with errors_as_click():
+        p = store.profile(name)
+    if not yes:
+        click.confirm(f"Forget what ShieldRec learned about {name!r}? Your stated preferences and history stay",
+                      abort=True)
+    with errors_as_click():
+        dropped = reset(store, p)
+    click.echo(f"Reset the learned part of {name!r} ({dropped}); stated preferences and history kept.")

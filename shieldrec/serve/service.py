@@ -61,6 +61,7 @@ class Service:
         self._requests = Requests(ITEMS_REMEMBERED)  # used on the worker thread only
         self._profile_parts: tuple[list[HistoryEvent], list[Preference]] | None = None
         self._seen_version: int | None = None
+        self._learner: Any = None  # learning from feedback, on its own thread
 
     # -- threads ----------------------------------------------------------------------------
 
@@ -76,6 +77,8 @@ class Service:
         """Finish what was accepted (queued work, the call log), then let go of the thread."""
         self._executor.submit(self.calls.flush)
         self._executor.shutdown(wait=True)
+        if self._learner is not None:
+            self._learner.wait(timeout=30)  # an update in progress writes whole or not at all
 
     # -- on the worker thread ---------------------------------------------------------------
 
@@ -103,6 +106,8 @@ class Service:
         version = self.store.db.execute("PRAGMA data_version").fetchone()[0]
         if self._profile_parts is None or version != self._seen_version:
             self._profile_parts = (self.store.history(self.profile), self.store.preferences(self.profile))
+            if self._seen_version is not None and getattr(self._ranker, "personal", None) is not None:
+                self._ranker.personal.reload()  # another program may have learned meanwhile
             self._seen_version = version
         return self._profile_parts
 
@@ -153,6 +158,8 @@ class Service:
             assert item is not None
             token = fb.record_event(self.store, self.profile, item, action, clean_text(instruction, 1000))
         self._profile_parts = None  # our own write does not move data_version
+        if token.event_id is not None:
+            self.learner.schedule(self.profile)
         return {
             "action": token.action,
             "summary": token.summary(),
@@ -184,6 +191,29 @@ class Service:
             named = f": name one in 'value' ({', '.join(values)})" if values else ""
             raise InvalidInput(f"item {item.item_id!r} names {len(values) or 'no'} {target}s to block{named}")
         return target, values[0]
+
+    @property
+    def learner(self) -> Any:
+        """The background learner: an update after each piece of feedback, then the ranker
+        takes in what it learned."""
+        if self._learner is None:
+            from shieldrec.learning.worker import Learner
+
+            self._learner = Learner(self.store, self._embedder, self.settings, on_done=self._learned)
+        return self._learner
+
+    def _embedder(self) -> Any:
+        if self._ranker is not None:
+            return self._ranker.embedder
+        from shieldrec.ranking import Embedder
+
+        owner = self.profile.id if self.profile is not None else None
+        return Embedder(cache=self.store.embeddings.owned_by(owner), device=self.settings.embedding_device)
+
+    def _learned(self, profile: Profile, report: Any, error: str) -> None:
+        learned = getattr(self._ranker, "personal", None)
+        if report is not None and learned is not None:
+            learned.reload()
 
     # -- anywhere -----------------------------------------------------------------------------
 

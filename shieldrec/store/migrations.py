@@ -199,3 +199,102 @@ def m008_service_calls(db: Database) -> None:
         CREATE INDEX service_calls_at ON service_calls(at);
         """
     )
+
+
+@migrations(name="m015_personal_models")
+def m015_personal_models(db: Database) -> None:
+    # The per-profile correction learned on top of the shipped ranker: its weights, the
+    # feedback that fitted it (counted by kind, with the newest event it read) and how much it
+    # counts. One row per profile; deleted with it.
+    db.executescript(
+        """
+        CREATE TABLE personal_models (
+            profile_id INTEGER PRIMARY KEY REFERENCES profiles(id) ON DELETE CASCADE,
+            format INTEGER NOT NULL,
+            prior TEXT NOT NULL,
+            features TEXT NOT NULL,
+            weights TEXT NOT NULL,
+            bias REAL NOT NULL DEFAULT 0,
+            events INTEGER NOT NULL,
+            pairs INTEGER NOT NULL,
+            taught_by TEXT NOT NULL DEFAULT '{}',
+            newest_event INTEGER NOT NULL DEFAULT 0,
+            blend REAL NOT NULL,
+            held_out TEXT NOT NULL DEFAULT '{}',
+            trained_at REAL NOT NULL,
+            seconds REAL NOT NULL DEFAULT 0
+        );
+        """
+    )
+
+
+@migrations(name="m016_interest_facets")
+def m016_interest_facets(db: Database) -> None:
+    # Interest facets: clusters of liked (or disliked) items with a label from their text, a
+    # strength that decays with time, and the items that make them. Rebuilt from the history.
+    db.executescript(
+        """
+        CREATE TABLE interest_facets (
+            id INTEGER PRIMARY KEY,
+            profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('like', 'avoid')),
+            label TEXT NOT NULL,
+            words TEXT NOT NULL DEFAULT '[]',
+            strength REAL NOT NULL,
+            last_at REAL NOT NULL,
+            items TEXT NOT NULL DEFAULT '[]',
+            centroid BLOB,
+            built_at REAL NOT NULL,
+            UNIQUE (profile_id, key)
+        );
+        CREATE INDEX interest_facets_profile ON interest_facets(profile_id, kind, strength);
+        """
+    )
+
+
+@migrations(name="m017_facet_choices")
+def m017_facet_choices(db: Database) -> None:
+    # What the user decided about a facet (pinned: always kept and weighed fully; deleted: never
+    # shown or used again), by the facet's key, so a rebuild keeps the decision.
+    db.executescript(
+        """
+        CREATE TABLE facet_choices (
+            profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            choice TEXT NOT NULL CHECK (choice IN ('pinned', 'deleted')),
+            label TEXT NOT NULL DEFAULT '',
+            at REAL NOT NULL,
+            PRIMARY KEY (profile_id, key)
+        ) WITHOUT ROWID;
+        """
+    )
+
+
+@migrations(name="m018_impressions")
+def m018_impressions(db: Database) -> None:
+    # The lists the user was shown (ids in the order shown, the request): what lets the learner
+    # read an item shown above a liked one and passed over as a weak "no".
+    db.executescript(
+        """
+        CREATE TABLE impressions (
+            id INTEGER PRIMARY KEY,
+            profile_id INTEGER NOT NULL REFERENCES profiles(id) ON DELETE CASCADE,
+            at REAL NOT NULL,
+            instruction TEXT NOT NULL DEFAULT '',
+            items TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE INDEX impressions_profile_at ON impressions(profile_id, at);
+        """
+    )
+
+
+@migrations(name="m019_learning_since")
+def m019_learning_since(db: Database) -> None:
+    # When the user last reset what was learned: feedback before it teaches nothing any more
+    # (the history itself stays, as the user's record and as context for rankings).
+    db.execute(
+        "CREATE TABLE learning_since ("
+        " profile_id INTEGER PRIMARY KEY REFERENCES profiles(id) ON DELETE CASCADE,"
+        " at REAL NOT NULL)"
+    )

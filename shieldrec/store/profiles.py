@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ from shieldrec.store.db import open_db, tx
 from shieldrec.store.disputes import Dispute, Disputes
 from shieldrec.store.embeddings import EmbeddingCache, install_key
 from shieldrec.store.later import LaterEntry, WatchList
+from shieldrec.store.learned import Facet, Learned, PersonalModel
 from shieldrec.store.platform_configs import PlatformConfig, PlatformConfigs
 
 EXPORT_FORMAT = "shieldrec-profile"
@@ -61,6 +63,7 @@ class Store:
         self.conversations = Conversations(self.db)
         self.later = WatchList(self.db)
         self.disputes = Disputes(self.db)
+        self.learned = Learned(self.db)
 
     def close(self) -> None:
         self.db.close()
@@ -262,6 +265,7 @@ class Store:
             "conversations": conversations,
             "later": [e.to_dict() for e in reversed(self.later.list(p.id))],
             "disputed_reasons": [d.to_dict() for d in reversed(self.disputes.list(p.id))],
+            "learned": self.learned.export(p.id),
         }
 
     def import_profile(self, data: Any, *, name: str | None = None, replace: bool = False) -> Profile:
@@ -298,6 +302,14 @@ class Store:
                 self.later.add(p.id, entry)
             for dispute in parsed["disputed_reasons"]:
                 self.disputes.add(p.id, dispute)
+            learned = parsed["learned"]
+            if learned["model"] is not None:
+                self.learned.save_model(p.id, learned["model"])
+            self.learned.replace_facets(p.id, learned["facets"])
+            for key, choice, label in learned["facet_choices"]:
+                self.learned.choose(p.id, key, choice, label)
+            if learned["since"]:
+                self.learned.set_since(p.id, learned["since"])
         return p
 
     def forget(self, name: str) -> None:
@@ -440,4 +452,45 @@ def parse_profile_document(data: Any) -> dict[str, Any]:
         "conversations": each("conversations", conversation),
         "later": each("later", LaterEntry.from_untrusted),
         "disputed_reasons": each("disputed_reasons", Dispute.from_untrusted),
+        "learned": _learned_part(data.get("learned")),
     }
+
+
+def _learned_part(raw: Any) -> dict[str, Any]:
+    """The learned part of an export: the personal model, the facets, the user's facet choices.
+    Facets come without their centroids (the next update recomputes them from the history)."""
+    if raw is None:
+        return {"since": 0.0, "model": None, "facets": [], "facet_choices": []}
+    if not isinstance(raw, dict):
+        raise InvalidInput("'learned' must be an object")
+    try:
+        model = PersonalModel.from_untrusted(raw["model"]) if raw.get("model") is not None else None
+    except InvalidInput as exc:
+        raise InvalidInput(f"learned.model: {exc}") from None
+    facets, choices = [], []
+    for key in ("facets", "facet_choices"):
+        if not isinstance(raw.get(key) or [], list):
+            raise InvalidInput(f"learned.{key} must be a list")
+    for i, f in enumerate(raw.get("facets") or [], 1):
+        try:
+            if not isinstance(f, dict) or f.get("kind") not in ("like", "avoid"):
+                raise InvalidInput("a facet needs a kind of 'like' or 'avoid'")
+            strength, last_at = float(f.get("strength", 0.0)), float(f.get("last_at", 0.0))
+            if not (math.isfinite(strength) and math.isfinite(last_at)):
+                raise InvalidInput("a facet's strength and time must be finite numbers")
+            items = [(int(x["event_id"]), clean_text(x.get("title"), 300)) for x in f.get("items") or []]
+            facets.append(Facet(key=clean_text(f.get("key"), 200), kind=f["kind"], label=clean_text(f.get("label"), 200),
+                                words=tuple(clean_text(w, 60) for w in f.get("words") or []), strength=strength,
+                                last_at=last_at, items=items))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InvalidInput(f"learned.facets entry {i}: {exc}") from None
+        except InvalidInput as exc:
+            raise InvalidInput(f"learned.facets entry {i}: {exc}") from None
+    for i, c in enumerate(raw.get("facet_choices") or [], 1):
+        if not isinstance(c, dict) or c.get("choice") not in ("pinned", "deleted") or not isinstance(c.get("key"), str):
+            raise InvalidInput(f"learned.facet_choices entry {i}: needs a 'key' and a choice of 'pinned' or 'deleted'")
+        choices.append((clean_text(c["key"], 200), c["choice"], clean_text(c.get("label"), 200)))
+    since = raw.get("since", 0.0)
+    if isinstance(since, bool) or not isinstance(since, (int, float)) or not math.isfinite(since):
+        raise InvalidInput("learned.since must be a time (a number)")
+    return {"since": float(since), "model": model, "facets": facets, "facet_choices": choices}

@@ -227,6 +227,7 @@ class ShieldRecApp(App[None]):
         assert self.store is not None
         self.profile = profile
         session = AgentSession(self.store, profile, self.settings, embedder=self.embedder, timeout=self.timeout)
+        session.on_learned = lambda report, error: self._ui(self._learned, report, error)
         if self._demo_arg is not False and self.demo is None and uses_demo_platform(self.store, profile):
             server = self._demo_arg if not isinstance(self._demo_arg, (bool, type(None))) else None
             self._own_demo = server is None
@@ -325,6 +326,18 @@ class ShieldRecApp(App[None]):
             self.chat.status.set(key, text, busy=busy)
         except Exception:  # noqa: BLE001 - before the chat is composed there is nothing to show it on
             pass
+
+    def _learned(self, report: Any, error: str) -> None:
+        """A background update of what the profile learned has finished (on the app's thread now)."""
+        if error:
+            self.status("learning", "")
+            self.tell(f"Learning from your feedback failed ({error}); rankings stay as they were.", "warning")
+            return
+        if report is not None:
+            self.status("learning", f"learned from {report.events} events")
+        reload = getattr(self.screen, "action_reload", None)
+        if getattr(self.screen, "NAME", "") == "profile" and reload is not None:
+            reload()
 
     def tell(self, message: str, severity: str = "information", timeout: float | None = None) -> None:
         """A notification. Its text may quote a platform, so it is never read as markup."""

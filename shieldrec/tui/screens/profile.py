@@ -137,7 +137,37 @@ def feedback(store: Store, profile: Profile, facts: Facts) -> Text | None:
     return out
 
 
-SECTIONS: list[Section] = [stated, learned, noticed, feedback]
+def interests(store: Store, profile: Profile, facts: Facts) -> Text | None:
+    """The interest facets, in plain words (the table below lists each, to pin or delete)."""
+    from shieldrec.learning.facets import describe
+
+    facets = store.learned.facets(profile.id)
+    if not facets:
+        return None
+    out = Text("Interests it learned: ", style="bold")
+    out.append_text(plain("; ".join(describe(f) for f in facets[:NOTICED_SHOWN]), 1600))
+    if len(facets) > NOTICED_SHOWN:
+        out.append(f" and {len(facets) - NOTICED_SHOWN} more (below)")
+    out.append(".")
+    return out
+
+
+def ranking_model(store: Store, profile: Profile, facts: Facts) -> Text | None:
+    """What the personal ranking model learned, from which events, and how much it weighs."""
+    from shieldrec.learning.examples import gain
+    from shieldrec.learning.words import model_lines, newest_taught
+
+    events = sum(1 for ev in facts.history if gain(ev) is not None)
+    model = store.learned.model(profile.id)
+    lines = model_lines(model, events, newest_taught(facts.history, model))
+    out = Text()
+    head, _, rest = lines[0].partition(": ")
+    out.append(head + ": ", style="bold")
+    out.append_text(plain(" ".join([rest, *lines[1:]]), 1600))
+    return out
+
+
+SECTIONS: list[Section] = [stated, learned, interests, ranking_model, noticed, feedback]
 
 
 def summary(store: Store, profile: Profile) -> Text:
@@ -161,6 +191,9 @@ class ProfileScreen(Page):
             yield Static(id="profile-head")
             yield Label(Text("What ShieldRec believes about you (a add · e edit · x delete)"), classes="section")
             yield DataTable(id="prefs", cursor_type="row", zebra_stripes=True)
+            yield Label(Text("Interests it learned from your feedback (p pin · x delete · Ctrl+R resets all it "
+                             "learned)"), classes="section")
+            yield DataTable(id="facets", cursor_type="row", zebra_stripes=True)
             yield Label(Text("Kept for later (w on a result keeps it; x here removes it)"), classes="section")
             yield DataTable(id="later", cursor_type="row", zebra_stripes=True)
             yield Label(Text("Reasons you said were wrong (x on a result; x here takes it back)"),
@@ -173,6 +206,7 @@ class ProfileScreen(Page):
     def on_mount(self) -> None:
         self.sub_title = f"profile · {self.profile.name}"
         self.query_one("#prefs", DataTable).add_columns("belief", "weight", "where it came from")
+        self.query_one("#facets", DataTable).add_columns("interest", "strength", "from your feedback on")
         self.query_one("#later", DataTable).add_columns("kept", "title", "by / from")
         self.query_one("#disputes", DataTable).add_columns("when", "title", "the reason you disputed")
         self.query_one("#history", DataTable).add_columns("when", "what", "title", "by / from")
@@ -207,6 +241,11 @@ class ProfileScreen(Page):
         self._fill(self.query_one("#prefs", DataTable), [
             (f"p:{p.id}", [plain(belief(p), 300), Text(f"{p.weight:g}"), plain(origin(p), 500)])
             for p in self.store.preferences(self.profile)])
+        self._fill(self.query_one("#facets", DataTable), [
+            (f"f:{f.id}", [plain(f"{'likes' if f.kind == 'like' else 'dislikes'} {f.label}"
+                                 + (" (pinned)" if f.pinned else ""), 200),
+                           Text(f"{f.strength:.1f}"), plain(", ".join(f"'{t}'" for _, t in f.items[:4]), 300)])
+            for f in self.store.learned.facets(self.profile.id)], hide_empty=True)
         self._fill(self.query_one("#later", DataTable), [
             (f"l:{e.id}", [day(e.added_at), plain(e.item.title, 200),
                            plain(e.item.creator or ", ".join(e.item.platforms) or e.item.source, 100)])
@@ -343,6 +382,14 @@ class ProfileScreen(Page):
             what = _EVENT_WORDS.get(ev.event, ev.event)
             return (f"“{what} '{ev.item.title}'” from your history", lambda: store.remove_event(profile, ident),
                     lambda: store.add_event(profile, ev))
+        if kind == "f":
+            facet = next((f for f in store.learned.facets(profile.id) if f.id == ident), None)
+            if facet is None:
+                return None
+            before = store.learned.choices(profile.id).get(facet.key, (None, ""))[0]
+            return (f"the interest “{facet.label}”", lambda: store.learned.choose(profile.id, facet.key, "deleted",
+                                                                                   facet.label),
+                    lambda: store.learned.choose(profile.id, facet.key, before, facet.label))
         if kind == "l":
             entry = next((e for e in store.later.list(profile.id) if e.id == ident), None)
             if entry is None:
@@ -374,6 +421,8 @@ class ProfileScreen(Page):
                 self.app.tell(f"Not deleted: {exc}", "warning")
                 return
             self.undo_stack.append((what, restore))
+            if selected[0] == "h":  # the history changed: what was learned from it is updated
+                self.session.learner.schedule(self.profile)
             self._changed(f"Deleted {what}. Ctrl+Z puts it back.")
 
         self.app.push_screen(Ask(f"Delete {what}?", "Ctrl+Z on this screen puts it back.", yes="Delete"), confirmed)
@@ -390,9 +439,46 @@ class ProfileScreen(Page):
             return
         self._changed(f"Put back {what}.")
 
+    # -- what was learned: pin a facet, reset it all ----------------------------------------
+
+    def action_pin(self) -> None:
+        selected = self._selected()
+        if selected is None or selected[0] != "f":
+            self.app.tell("p pins an interest: choose one in the interests table first.")
+            return
+        facet = next((f for f in self.store.learned.facets(self.profile.id) if f.id == selected[1]), None)
+        if facet is None:
+            return
+        self.store.learned.choose(self.profile.id, facet.key, None if facet.pinned else "pinned", facet.label)
+        self.action_reload()
+        self.session.personal.reload()
+        self.app.tell(f"{'Unpinned' if facet.pinned else 'Pinned'}: {facet.label}."
+                      + ("" if facet.pinned else " It stays, at full weight, whatever later feedback says."))
+
+    def action_reset_learned(self) -> None:
+        from shieldrec.learning import reset
+
+        def confirmed(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                dropped = reset(self.store, self.profile)
+            except ShieldRecError as exc:
+                self.app.tell(f"Not reset: {exc}", "error")
+                return
+            self.session.personal.reload()
+            self._changed(f"Reset what was learned ({dropped}); what you stated and your history stay.")
+
+        self.app.push_screen(Ask(
+            "Reset what ShieldRec learned about you?",
+            "The personal ranking model, the interests and the learned likes and avoids go, and only feedback "
+            "from now on teaches it again. What you stated and your history stay. This cannot be undone.",
+            yes="Reset"), confirmed)
+
     def _changed(self, message: str) -> None:
         self.action_reload()
         self.session.refresh()
+        self.session.personal.reload()
         self.app.chat.run_worker(self.app.chat.sync(), group="sync")
         self.app.tell(message)
 
