@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from shieldrec.ranking import Embedder, Pipeline, Ranked, RankRequest, RankResult, Scorer, Signal
     from shieldrec.ranking.types import Check
     from shieldrec.ranking.pipeline import Reorder
+    from shieldrec.ranking.trust import PlatformRecord
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,8 @@ class AgentSession:
         # agent message id -> (the request to re-rank, the ids of its head the model scores)
         self._unrefined: dict[int, tuple[RankRequest, frozenset[str]]] = {}
         self.turns: list[Turn] = []
+        # What each platform was caught at so far: its public counts are weighed by it.
+        self.platform_record: PlatformRecord | None = None
         self.conversation_id: int | None = None
         self._undo: list[Feedback] = []
         self.model_ready = False
@@ -225,6 +228,7 @@ class AgentSession:
         request = RankRequest(
             candidates=candidates, instruction=reading.instruction, history=history, preferences=preferences,
             request_id=f"{self.conversation_id or 0}-{len(self.turns) + 1}", intent=reading.intent,
+            platform_record=self.platform_record,
         )
         later = self.progressive and self.has_language_model
         pipeline = self.personal.attach(Pipeline(self.settings.ranking, self.embedder,
@@ -232,6 +236,7 @@ class AgentSession:
                                                  reorder=None if later else self.reorder))
         _notify(on_status, RANKING, f"ranking {len(candidates)} candidates")
         result = await in_thread(self._rank, pipeline, request, not later)
+        self.platform_record = result.record or self.platform_record
         self.model_ready = True
         _notify(on_status, RANKING, "done")
 

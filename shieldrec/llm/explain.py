@@ -21,7 +21,7 @@ from shieldrec.items import Item
 from shieldrec.llm import prompts
 from shieldrec.llm.client import LlmClient
 from shieldrec.llm.registry import UsesModel
-from shieldrec.ranking.injection import find_injection
+from shieldrec.ranking.injection import OWN_VOICE, find_injection
 from shieldrec.ranking.types import Ranked, RankRequest
 from shieldrec.sanitize import clean_text
 from shieldrec.settings import LlmSettings
@@ -65,7 +65,7 @@ def grounded(sentence: str, item: Item, evidence: Sequence[str], instruction: st
         return "unfinished"
     if s.count(".") + s.count("!") + s.count("?") > 1 or "\n" in sentence:
         return "more than one sentence"
-    if find_injection(s):
+    if set(find_injection(s)) - OWN_VOICE:
         return "addresses an agent"
     lowered = [w.lower() for w in _words(s)]
     trigrams = list(zip(lowered, lowered[1:], lowered[2:]))

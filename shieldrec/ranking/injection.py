@@ -32,7 +32,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "ignore instructions": re.compile(
         rf"\b(?:ignore|disregard|forget|override|bypass)\s+(?:(?:all|any|the|your|every|of)\s+)*{_OLD}\s+{_RULES}\b"
         r"|\b(?:ignore|disregard|forget|override)\s+(?:(?:all|any|the|your|these|those)\s+)*"
-        r"(?:instructions?|prompts?|system\s+prompt|directives)\b",
+        r"(?:instructions?|prompts?|system\s+prompt|directives|guidelines|ranking\s+rules)\b",
         _F,
     ),
     "addresses the agent": re.compile(
@@ -63,7 +63,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "claims the user's taste": re.compile(
         r"\b(?:the|your|this)\s+user\s+(?:already\s+|really\s+|definitely\s+|absolutely\s+)?"
         r"(?:loves?|likes?|wants?|prefers?|adores?|enjoys?|asked\s+for|requested|is\s+a\s+(?:big\s+|huge\s+)?fan|"
-        r"would\s+(?:love|like|enjoy)|has\s+(?:already\s+)?(?:liked|loved|rated|requested))\b"
+        r"would\s+(?:love|like|enjoy)|has\s+(?:already\s+)?(?:liked|loved|rated|requested|asked\s+for))\b"
+        r"|\b(?:the\s+)?best\s+match\s+for\s+(?:the|this)\s+user\b"
         r"|\buser'?s\s+(?:favou?rite|top\s+pick|stated\s+preference)",
         _F,
     ),
@@ -91,7 +92,40 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         r"(?:score|rating|rank|ranking|spot|place|position|relevance)\b",
         _F,
     ),
+    # What the user already did, said by the item: only the user's own history may say that.
+    "claims the user's history": re.compile(
+        r"\byou(?:'ve|\s+have)?\s+(?:already\s+|previously\s+|recently\s+|just\s+)?(?:liked|loved|rated|saved|"
+        r"bookmarked|favou?rited|added|bought|purchased|requested|asked\s+for)\s+(?:this|it|me)\b"
+        r"|\b(?:based\s+on|according\s+to|matches|matching|from|in)\s+your\s+(?:viewing\s+|reading\s+|watch\s+)?"
+        r"(?:history|profile|preferences|ratings|watch\s*list|reading\s+list|favou?rites|likes)\b",
+        _F,
+    ),
+    # Dressed as the agent's own answer: its name, its labels, its reasons.
+    "imitates the agent's answer": re.compile(
+        r"\bshield\s*rec\b"
+        r"|\b(?:recommended|picked|chosen|selected|verified|approved)\s+(?:for\s+you\s+)?by\s+your\s+"
+        r"(?:agent|assistant|recommender)\b"
+        r"|\[(?:new\s+to\s+you|top\s+pick|best\s+match|verified|safe|trusted)\]"
+        r"|\b(?:relevance|match)(?:\s+score)?\s*[:=]\s*[+]?\d"
+        r"|\bwhy\s*:\s*(?:you|because|similar|close|tagged)\b"
+        r"|\bsimilar\s+in\s+description\s+to\b|\bwhich\s+you\s+(?:liked|loved|rated|finished|saved|like|love)\b",
+        _F,
+    ),
+    # An honest description has no reason to say what it is not.
+    "denies being paid": re.compile(
+        r"\bnot\s+(?:an?\s+)?(?:ad|advert|advertisement|sponsored)(?:\s+(?:content|post|pick|placement|listing))?"
+        r"\s*(?:[.!,;:)\]—–-]|$)"
+        r"|\b(?:no|zero|without)\s+(?:paid|sponsored)\s+(?:placement|promotion|content|partnership)\b"
+        r"|\b(?:unsponsored|non-sponsored|ad-free\s+pick)\b|#\s*not\s*(?:an\s*)?(?:ad|sponsored)\b"
+        r"|\b(?:100%|purely|genuinely|completely)\s+(?:organic|independent|unpaid|honest)\s+"
+        r"(?:pick|recommendation|result|listing|placement)\b",
+        _F,
+    ),
 }
+
+# How ShieldRec itself speaks about the user ("close to Contact, which you liked"): in a platform's
+# text an imitation, in the agent's own explanations its voice.
+OWN_VOICE = frozenset({"imitates the agent's answer", "claims the user's history"})
 
 # Sentences end at . ! ? a line break, or a closing chat-template tag. The space after a
 # sentence stays with it, so cutting one leaves the rest exactly as it would read had the
@@ -103,6 +137,53 @@ _BOUNDARY = re.compile(
     r"|<<\s*/\s*SYS\s*>>|</\s*(?:system|assistant|user|human|instructions?|sys)\s*>)[^\S\n]*\n?",
     _F,
 )
+
+
+# Letters of other scripts that read as Latin ones: "Ignоre" with a Cyrillic о escapes every pattern.
+_LOOKALIKE = str.maketrans(
+    "аеорсухіјѕԁһӏԛԝοαειρτυνκχАВЕКМНОРСТХІЈЅΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
+    "aeopcyxijsdhlqwoaeiptuvkxABEKMHOPCTXIJSABEZHIKMNOPTYX",
+)
+_MIXED = re.compile(r"[^\W\d_]*(?:[A-Za-z][^\W\d_]*[^\x00-\x7f]|[^\x00-\x7f][^\W\d_]*[A-Za-z])[^\W\d_]*")
+_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
+# Markup for rich terminals and forum renderers ("[bold red]WATCH NOW[/bold red]", "[link=…]"): text
+# that would act on how it is shown. Counted only with a closing tag, so "[REC]" is a title.
+_MARKUP = re.compile(
+    r"\[/?(?:b|i|u|s|bold|dim|italic|underline|blink|reverse|strike|conceal|link(?:=[^\]\s]*)?|url(?:=[^\]\s]*)?|"
+    r"color(?:=[^\]]*)?|(?:bold\s+|dim\s+|italic\s+)*(?:red|green|blue|yellow|magenta|cyan|white|black)"
+    r"(?:\s+on\s+\w+)?)\]",
+    re.IGNORECASE,
+)
+_MARKUP_CLOSE = re.compile(r"\[/[a-z ]*\]", re.IGNORECASE)
+HIDING = ("an HTML comment", "look-alike letters", "display markup")  # what `unhide` finds, as `scoring_view` names it
+
+
+def _fold_word(m: re.Match[str]) -> str:
+    word = m.group(0)
+    folded = word.translate(_LOOKALIKE)
+    return folded if folded.isascii() else word
+
+
+@lru_cache(maxsize=16384)
+def unhide(text: str) -> tuple[str, tuple[str, ...]]:
+    """`text` as a reader would take it (look-alike letters inside Latin words read as the Latin
+    ones; HTML comments, which a page never shows, and display markup cut out), and the kinds of
+    hiding found."""
+    if not text or (text.isascii() and "<!--" not in text and "[/" not in text):
+        return text, ()
+    found = []
+    if "[/" in text and _MARKUP_CLOSE.search(text) and _MARKUP.search(text):
+        text = _MARKUP.sub(" ", text)
+        found.append("display markup")
+    if "<!--" in text:
+        text = _COMMENT.sub(" ", text)
+        found.append("an HTML comment")
+    if not text.isascii():
+        folded = _MIXED.sub(_fold_word, text)
+        if folded != text:
+            found.append("look-alike letters")
+            text = folded
+    return re.sub(r"[^\S\n]{2,}", " ", text).strip(), tuple(found)
 
 
 def _sentences(text: str) -> list[str]:
@@ -157,7 +238,7 @@ def _meta_strings(value: Any, depth: int = 0) -> Iterator[str]:
 
 def _strip_meta(value: Any, depth: int = 0) -> Any:
     if isinstance(value, str):
-        return strip_injection(value)
+        return strip_injection(unhide(value)[0])
     if depth < 6 and isinstance(value, dict):
         return {strip_injection(str(k)): _strip_meta(v, depth + 1) for k, v in value.items()}
     if depth < 6 and isinstance(value, (list, tuple)):
@@ -166,18 +247,20 @@ def _strip_meta(value: Any, depth: int = 0) -> Any:
 
 
 def scoring_view(item: Item) -> tuple[Item, list[str]]:
-    """The item as scorers may read it (every sentence aimed at the agent cut from every field a
-    platform wrote: title, text, creator and each string of its metadata, such as genres and
-    tags), and the names of what was found; the same item when it is clean."""
-    meta_found = [name for text in _meta_strings(item.meta) for name in _find(text)]
-    found = list(dict.fromkeys([*_find(item.title), *_find(item.text), *_find(item.creator), *meta_found]))
+    """The item as scorers may read it: hidden text unhidden (`unhide`) and every sentence aimed at
+    the agent cut from every field a platform wrote (title, text, creator and each string of its
+    metadata, such as genres and tags); and the names of what was found: the patterns, then the
+    kinds of hiding (`HIDING`). The same item when it is clean."""
+    (title, h1), (text, h2), (creator, h3) = unhide(item.title), unhide(item.text), unhide(item.creator)
+    meta_found = [name for value in _meta_strings(item.meta) for name in _find(unhide(value)[0])]
+    found = list(dict.fromkeys([*_find(title), *_find(text), *_find(creator), *meta_found, *h1, *h2, *h3]))
     if not found:
         return item, []
     view = replace(
         item,
-        title=strip_injection(item.title) or "untitled",
-        text=strip_injection(item.text),
-        creator=strip_injection(item.creator),
+        title=strip_injection(title) or "untitled",
+        text=strip_injection(text),
+        creator=strip_injection(creator),
         meta=_strip_meta(item.meta) if meta_found else item.meta,
     )
     return view, found

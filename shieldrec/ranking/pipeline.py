@@ -27,7 +27,7 @@ from shieldrec.ranking.explain import choose_reasons
 from shieldrec.ranking.filters import SeenIndex, filter_candidates, standing_avoids
 from shieldrec.ranking.contribution import Contribution
 from shieldrec.ranking.fusion import Fused, fuse, run_scorers
-from shieldrec.ranking.injection import scoring_view
+from shieldrec.ranking.injection import HIDING, scoring_view
 from shieldrec.ranking.learned import LearnedRanker, ResidualHead
 from shieldrec.ranking.lexical import lexical_signal
 from shieldrec.ranking.popularity import popularity_signal
@@ -38,7 +38,9 @@ from shieldrec.ranking.semantic import (
     item_text,
 )
 from shieldrec.ranking.sponsorship import find_paid_markers, platform_says_sponsored
+from shieldrec.ranking.stuffing import destuff, interest_stems
 from shieldrec.ranking.taste import Taste, read_taste, strength
+from shieldrec.ranking.trust import PlatformRecord, item_trust, with_trust_notes
 from shieldrec.ranking.types import Check, Ranked, RankRequest, RankResult, Removed, Scorer
 from shieldrec.sanitize import clean_text
 from shieldrec.errors import ShieldRecError
@@ -62,6 +64,8 @@ class _Prepared:
     forced: list[list[str]]  # reasons that always accompany a label
     paid: np.ndarray
     injected: np.ndarray  # per item, how many tricks it tried: each costs the injection penalty
+    caught: np.ndarray  # per item, whether it was caught steering the ranking: it goes after the honest ones
+    record: PlatformRecord  # what each platform was caught at, this answer included
     taste: Taste
     query: str
     wanted: list[str]
@@ -190,12 +194,21 @@ class Pipeline:
         )
         kept, removed = done.kept, done.removed
         shown = [candidates[i] for i in kept]
+        taste = read_taste(history)
+        query = positive_text(intent) or ", ".join(intent.wanted)
+        interests = interest_stems([
+            query, *intent.wanted, *(p.value for p in prefs if p.kind == "like"),
+            *(g for it in taste.liked_items for g in facts.genres(it)),
+        ])
         views, labels, forced = [], [], []
         paid = np.zeros(len(shown), dtype=bool)
         injected = np.zeros(len(shown))
         for j, item in enumerate(shown):
-            view, attempts = scoring_view(item)
+            view, found = scoring_view(item)
+            view, stuffed = destuff(view, interests)
             views.append(view)
+            attempts = [f for f in found if f not in HIDING]
+            hiding = [*item.tricks, *(f for f in found if f in HIDING)]
             item_labels, item_forced = [], []
             if platform_says_sponsored(item):
                 item_labels.append(L.SPONSORED)
@@ -211,24 +224,28 @@ class Pipeline:
                 item_labels.append(L.INJECTION)
                 item_forced.append(f"demoted: its text tries to instruct the ranking ({attempts[0]})")
                 injected[j] += 1
-            if item.tricks:
+            if hiding:
                 item_labels.append(L.HIDDEN)
-                item_forced.append(f"demoted: it carried {' and '.join(item.tricks)} (removed)")
+                item_forced.append(f"demoted: it carried {' and '.join(hiding)} (removed)")
+                injected[j] += 1
+            if stuffed:
+                item_labels.append(L.STUFFED)
+                item_forced.append(f"demoted: its text is written for the ranker ({stuffed[0]})")
                 injected[j] += 1
             if seen.find(item) is None:
                 item_labels.append(L.NEW)
             labels.append(item_labels)
             forced.append(item_forced)
+        caught = injected > 0
+        record = PlatformRecord.of(shown, caught, req.platform_record)
         tags = [facts.genres(v) for v in views]  # as scorers may read them: injected tags cut
         for j, item in enumerate(shown):
             if thin := explain.thin_note(item, tags[j]):
                 forced[j].append(thin)
             forced[j] += done.caveats.get(j, ())
 
-        taste = read_taste(history)
         wants_features = features or self._learned() is not None
         neutral = [ev for ev in history if strength(ev) == 0.0] if wants_features else []
-        query = positive_text(intent) or ", ".join(intent.wanted)
         wanted = [w for w in intent.wanted if w]
         likes = [p for p in prefs if p.kind == "like"]
         avoids = [p for p in prefs if p.kind == "avoid"]
@@ -240,8 +257,8 @@ class Pipeline:
                                preferences=prefs, intent=intent)
         prep = _Prepared(
             request=view_request, intent=intent, shown=shown, removed=removed, labels=labels, forced=forced,
-            paid=paid, injected=injected, taste=taste, query=query, wanted=wanted, avoided=avoided,
-            likes=likes, avoids=avoids, neutral=neutral, tags=tags, checks=done.checks,
+            paid=paid, injected=injected, caught=caught, record=record, taste=taste, query=query, wanted=wanted,
+            avoided=avoided, likes=likes, avoids=avoids, neutral=neutral, tags=tags, checks=done.checks,
             unchecked=frozenset(shown[j].item_id for j in done.caveats),
         )
         if shown:
@@ -316,7 +333,7 @@ class Pipeline:
         rows = [index[id(r.item)] for r in ranked]
         order, resembled = mmr(relevance, cands[rows] @ cands[rows].T, self.settings.diversity)
 
-        out: list[Ranked] = []
+        out: list[tuple[Ranked, int]] = []
         for pos, k in enumerate(order):
             r = ranked[k]
             j = rows[k]
@@ -331,11 +348,27 @@ class Pipeline:
             r.reasons = choose_reasons(p.forced[j], evidence, extra)
             r.labels = list(dict.fromkeys([*p.labels[j], *(x for x in r.labels if x in L.ALL)]))
             r.item = p.shown[j]
-            out.append(r)
-        # What the user asked for is shown first where it could be checked ("for my 7-year-old": a
-        # film tagged Family before one whose metadata says nothing of who it suits).
-        out.sort(key=lambda r: r.item.item_id in p.unchecked)
-        return RankResult(request.request_id, out, p.removed, p.intent, p.checks)
+            out.append((r, j))
+        # An item caught steering the ranking comes after every item that was not, whatever it
+        # scored: a penalty it could outbid would leave a price on the first place. Then what the
+        # user asked for is shown first where it could be checked ("for my 7-year-old": a film
+        # tagged Family before one whose metadata says nothing of who it suits).
+        out.sort(key=lambda rj: (bool(p.caught[rj[1]]), rj[0].item.item_id in p.unchecked))
+        return RankResult(request.request_id, [r for r, _ in out], p.removed, p.intent, p.checks, p.record)
+
+    def _claims(self, p: _Prepared) -> tuple[list[float | None], tuple[np.ndarray, np.ndarray]]:
+        """Public counts as claims: none from an item caught steering the ranking (nor do its
+        counts move the others' centre), the rest weighed by their platform's record."""
+        views = p.request.candidates
+        raw = [None if p.caught[j] else facts.popularity_count(it) for j, it in enumerate(views)]
+        pop, pop_z = F.popularity_features(views, raw)
+        trust = item_trust(views, p.caught, p.record)
+        return raw, (pop * trust, pop_z * trust)
+
+    def _popularity(self, p: _Prepared, raw: list[float | None], counts: tuple[np.ndarray, np.ndarray]
+                    ) -> Contribution:
+        views = p.request.candidates
+        return with_trust_notes(popularity_signal(views, counts[0], raw), views, p.record)
 
     def _fused(self, p: _Prepared, v: dict[str, np.ndarray], penalties: dict[str, np.ndarray]) -> Fused:
         """The hand-set fusion: each signal times its weight in settings.weights."""
@@ -347,7 +380,7 @@ class Pipeline:
             "avoid": avoid_signal(cands, views, p.tags, p.taste, v["liked"], v["disliked"], p.avoided, v["avoided"],
                                   p.avoids),
             "lexical": lexical_signal(views, p.taste),
-            "popularity": popularity_signal(views),
+            "popularity": self._popularity(p, *self._claims(p)),
         }
         weights = dict(self.settings.weights)
         # The user's say over public counts holds for the hand-set weights too.
@@ -366,8 +399,7 @@ class Pipeline:
         query = v["query"][0] if len(v["query"]) else None
         none = np.zeros((0, cands.shape[1]), dtype=np.float32)
         lexical = lexical_signal(views, p.taste)
-        raw_counts = [facts.popularity_count(it) for it in views]
-        counts = F.popularity_features(views, raw_counts)
+        raw_counts, counts = self._claims(p)
         x = F.compute(self._inputs(p, v, lexical.values, counts))
         parts = model.contributions(x, self.head)
         # Each group's part carries its own signal's reason. The learned like-versus-dislike part
@@ -376,7 +408,7 @@ class Pipeline:
             "instruction": instruction_signal(cands, views, p.tags, query, p.wanted, v["wanted"]).reasons,
             "history": history_signal(cands, views, p.tags, p.taste, v["liked"], (), none).reasons,
             "lexical": lexical.reasons,
-            "popularity": popularity_signal(views, counts[0], raw_counts).reasons,
+            "popularity": self._popularity(p, raw_counts, counts).reasons,
         }
         signals: dict[str, Contribution] = {
             group: Contribution(values, evidence.get(group, [""] * n)) for group, values in parts.items()

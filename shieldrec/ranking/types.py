@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shieldrec.intent import Intent
 from shieldrec.items import HistoryEvent, Item, Preference
+
+if TYPE_CHECKING:
+    from shieldrec.ranking.trust import PlatformRecord
 
 
 @dataclass
@@ -19,6 +22,8 @@ class RankRequest:
     top: int | None = None
     # Set by the pipeline's parse stage (or by a caller that already parsed the instruction).
     intent: Intent | None = None
+    # What each platform was caught at in earlier answers of this session (trust.PlatformRecord).
+    platform_record: PlatformRecord | None = None
 
 
 @dataclass
@@ -108,6 +113,8 @@ class RankResult:
     intent: Intent | None = None
     # Every constraint the request holds, with how far it was applied (see Check.note).
     checks: list[Check] = field(default_factory=list)
+    # The platforms' record with this answer counted: the next request of the session starts from it.
+    record: PlatformRecord | None = None
 
     @property
     def notes(self) -> list[str]:

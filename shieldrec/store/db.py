@@ -99,11 +99,15 @@ class ProfileDatabase(Database):
         return conn
 
     def close(self) -> None:
-        """Close every thread's connection."""
+        """Close this thread's connection and those of threads that have ended. A connection
+        another live thread may be using (the background learner, a ranking worker) is only let
+        go of: closing it under a running statement crashes the interpreter, so it closes when
+        its thread drops its last reference to it."""
+        me = threading.current_thread()
         with self._open_lock:
-            conns = [c for _, c in self._open]
+            idle = [c for t, c in self._open if (thread := t()) is None or thread is me or not thread.is_alive()]
             self._open = []
-        for conn in conns:
+        for conn in idle:
             conn.close()
         self._local = threading.local()
 

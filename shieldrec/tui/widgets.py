@@ -28,6 +28,7 @@ LABELS = {
     "native ad?": ("native ad?", "bold black on yellow"),
     "injection attempt": ("injection attempt — demoted", "bold white on red"),
     "hidden codes removed": ("hidden codes removed — demoted", "bold white on red"),
+    "keyword stuffing": ("keyword stuffing — demoted", "bold white on red"),
     "new to you": ("new to you", "bold green"),
 }
 MARKS = {"liked": "♥ liked", "consumed": "✓ finished"}

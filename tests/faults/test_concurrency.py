@@ -5,7 +5,10 @@ no acknowledged write is lost, the file stays sound."""
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -212,3 +215,37 @@ def test_a_writer_that_never_lets_go_is_a_clear_message_and_nothing_is_written(
         assert "slow cinema" not in {p.value for p in store.preferences(store.profile("maya"))}
     finally:
         store.close()
+
+
+CLOSE_WHILE_READING = """
+import sys, threading, time
+from shieldrec.store import Store
+store = Store()
+started, outcome = threading.Event(), []
+def reader():
+    conn = store.db.conn
+    started.set()
+    try:
+        for _ in range(100):
+            conn.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 20000) "
+                         "SELECT SUM(x) FROM c").fetchone()
+        outcome.append("done")
+    except Exception as exc:
+        outcome.append(type(exc).__name__)
+thread = threading.Thread(target=reader)
+thread.start()
+started.wait()
+time.sleep(0.05)
+store.close()
+thread.join()
+print(outcome[0])
+"""
+
+
+def test_closing_the_store_while_a_background_thread_reads_is_no_crash(home: Path) -> None:
+    """The learner or a ranking thread may still be reading when the app or a command closes
+    the store; the interpreter must survive it (in a child: a crash would end this run)."""
+    result = subprocess.run([sys.executable, "-c", CLOSE_WHILE_READING], capture_output=True, text=True,
+                            timeout=120, env=dict(os.environ))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == "done"  # the reader finished its work on the connection it held

@@ -24,6 +24,7 @@ from shieldrec.platforms import ensure_demo_platform, fan_out, plan_query
 from shieldrec.platforms.demo_server import DemoServer
 from shieldrec.ranking import Embedder, Pipeline, RankRequest
 from shieldrec.ranking import evidence, facts
+from shieldrec.ranking.labels import CAUGHT
 from shieldrec.settings import Settings
 from shieldrec.store import Profile, Store
 from shieldrec.store.platform_configs import PlatformConfig
@@ -145,8 +146,13 @@ async def test_age_is_a_constraint_where_metadata_allows_and_said_where_not(sess
         assert seen.min_age is None or seen.min_age <= 7
         if seen.min_age is None:  # the card itself says it was not checked
             assert any(r.startswith("not checked for a 7-year-old") for r in card.reasons)
-    unchecked = [any(r.startswith("not checked") for r in c.reasons) for c in film.cards]
-    assert unchecked == sorted(unchecked)  # what was checked to suit comes first
+    # What was checked to suit comes first, among the honest items and among those caught trying to
+    # steer the ranking (which come after every honest one).
+    caught = [bool(CAUGHT & set(c.labels)) for c in film.cards]
+    assert caught == sorted(caught)
+    for kind in (False, True):
+        unchecked = [any(r.startswith("not checked") for r in c.reasons) for c, k in zip(film.cards, caught) if k == kind]
+        assert unchecked == sorted(unchecked)
 
     book = await session.ask("a hopeful book to read with my daughter who is 9")
     assert book.cards and all(item_kind(c.item) == "book" for c in book.cards)
@@ -242,14 +248,18 @@ def _supported(clause: str, card: Card, liked_titles: set[str]) -> bool:
     if m := re.match(r"shares (.+) with '(.+)', which you", clause):
         own = f"{title} {item.creator.lower()}"
         return m.group(2) in liked_titles and all(w in own for w in _QUOTED.findall(m.group(1)))
-    if m := re.match(r"(more|fewer) public ratings than is typical here \(([\d,]+)\)$", clause):
-        return facts.popularity_count(item) == float(m.group(2).replace(",", ""))
+    if m := re.match(r"(more|fewer) public ratings than is typical here \(([\d,]+)\)"
+                     r"(?: \(counted at (\d+)%: (\S+)'s answers held (\d+) item\(s\) trying to steer the ranking\))?$",
+                     clause):
+        weighed = m.group(3) is None or (int(m.group(3)) < 100 and m.group(4) in card.item.platforms
+                                         and int(m.group(5)) >= 1)
+        return weighed and facts.popularity_count(item) == float(m.group(2).replace(",", ""))
     if clause.startswith("little to go on: the platform sent only its title"):
         return evidence.is_thin(item, tags)
     if m := re.match(r"not checked for (.+): its metadata does not say who it suits", clause):
         return evidence.audience(item, tags).min_age is None
     if clause.startswith(("moved down for variety: ", "sponsored", "reads like a paid placement",
-                          "its text tries to instruct", "it carried ")):
+                          "its text tries to instruct", "it carried ", "its text is written for the ranker")):
         return True
     return clause == "no strong signal either way"
 

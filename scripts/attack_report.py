@@ -1,0 +1,101 @@
+"""The attack suite's table: what attack text buys, per family, for each way of ranking.
+
+    .venv/bin/python scripts/attack_report.py [--profile profiles/maya.toml] [--vocab 40] [--steps 6]
+                                              [--llm-model smollm2|bundled|PATH] [--llm-items 8] [--no-llm]
+
+For each attacker item (shieldrec/eval/attacks.py: 37 written attacks in seven families and six
+adaptive ones optimised against the embedding model), its place among nineteen on-topic films
+is compared with its own clean version's: "top 3" counts attacked items placed 1st to 3rd,
+"gained" those placed higher than without the attack. Rankers: the default pipeline, each
+ranker the settings offer (the hand-set fusion, the learned ranker), and the language model
+path (its scorers and listwise re-ranking) on a subset of `--llm-items` attacks, one family
+after another. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import fields
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from shieldrec.eval import attacks as A  # noqa: E402
+from shieldrec.ranking import Embedder, Pipeline  # noqa: E402
+from shieldrec.settings import RankingSettings, Settings  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def rankers(embedder: Embedder) -> dict[str, Pipeline]:
+    out = {"default pipeline": Pipeline(RankingSettings(), embedder)}
+    if "ranker" in {f.name for f in fields(RankingSettings)}:  # a build with the learned ranker
+        for name in ("fusion", "learned"):
+            out[f"{name} ranker"] = Pipeline(RankingSettings(ranker=name), embedder)  # type: ignore[call-arg]
+    return out
+
+
+def subset(attacks: list[A.Attack], n: int) -> list[A.Attack]:
+    """`n` attacks taken round-robin over the families, so each family is tried."""
+    by_family = {f: [a for a in attacks if a.family == f] for f in A.FAMILIES}
+    out: list[A.Attack] = []
+    while len(out) < min(n, len(attacks)):
+        for f in A.FAMILIES:
+            if by_family[f] and len(out) < n:
+                out.append(by_family[f].pop(0))
+    return out
+
+
+def print_table(results: dict[str, list[A.Outcome]]) -> None:
+    names = list(results)
+    print("| family | " + " | ".join(f"{n}: top 3 / gained" for n in names) + " |")
+    print("|---|" + "---:|" * len(names))
+    tables = {n: A.table(o) for n, o in results.items()}
+    for fam in (*A.FAMILIES, "all"):
+        cells = []
+        for n in names:
+            row = tables[n].get(fam)
+            cells.append(f"{row[1]}/{row[0]} / {row[2]}/{row[0]}" if row else "–")
+        print(f"| {fam} | " + " | ".join(cells) + " |")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--profile", type=Path, default=REPO / "profiles" / "maya.toml")
+    ap.add_argument("--vocab", type=int, default=40, help="words the adaptive attacker chooses from")
+    ap.add_argument("--steps", type=int, default=6, help="words the adaptive attacker adds or replaces")
+    ap.add_argument("--llm-model", default="smollm2")
+    ap.add_argument("--llm-items", type=int, default=8)
+    ap.add_argument("--no-llm", action="store_true")
+    args = ap.parse_args()
+
+    started = time.monotonic()
+    embedder = Embedder(device="cpu")
+    sc = A.scenario(args.profile)
+    attacks = A.static_attacks(sc) + A.adaptive_attacks(sc, embedder, vocab_size=args.vocab, steps=args.steps)
+    print(f"{len(attacks)} attacker items built in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    results = {name: A.run(sc, attacks, p.rank) for name, p in rankers(embedder).items()}
+    if not args.no_llm and args.llm_items > 0:
+        from shieldrec.llm.components import build_pipeline
+
+        settings = Settings()
+        settings.llm.enabled, settings.llm.model = True, args.llm_model
+        pipeline, parts = build_pipeline(settings, embedder)
+        print(f"language model path: {parts.note or 'on'}", file=sys.stderr)
+        if parts.scorers or parts.reorder:
+            results[f"LLM path ({args.llm_model}, {args.llm_items} items)"] = A.run(
+                sc, subset(attacks, args.llm_items), pipeline.rank)
+    print_table(results)
+    for name, outcomes in results.items():
+        for o in outcomes:
+            if o.gained or o.top3:
+                print(f"  {name}: {o.attack.family}: {o.attack.how[:70]!r}: {o.clean} -> {o.attacked}")
+    print(f"({time.monotonic() - started:.0f} s)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,61 @@
+"""The attack suite on the default pipeline, with the real embedding model and real films: text
+written to buy rank (instructions, role tags, claims about the user, hidden text, keyword
+stuffing, imitations of ShieldRec's own answer, sponsorship denials, words chosen against
+the embedding model) reaches no top 3 and gains no place over the same item without it.
+`scripts/attack_report.py` prints the same table for every ranker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from shieldrec.eval import attacks as A
+from shieldrec.ranking import Embedder, Pipeline
+from shieldrec.ranking.labels import CAUGHT
+
+MAYA = Path(__file__).resolve().parents[2] / "profiles" / "maya.toml"
+
+
+@pytest.fixture(scope="module")
+def scenario() -> A.Scenario:
+    return A.scenario(MAYA)
+
+
+def test_every_static_attack_is_caught_and_buys_nothing(scenario: A.Scenario,
+                                                        make_pipeline: Callable[..., Pipeline]) -> None:
+    pipeline = make_pipeline()
+    attacks = A.static_attacks(scenario)
+    assert len(attacks) >= 35 and {a.family for a in attacks} == set(A.FAMILIES) - {"adaptive"}
+    outcomes = A.run(scenario, attacks, pipeline.rank)
+    bought = [(o.attack.family, o.attack.how[:60], o.clean, o.attacked) for o in outcomes if o.gained or o.top3]
+    assert not bought
+    for a in attacks:
+        result = pipeline.rank(scenario.request(a.item))
+        [got] = [r for r in result.ranking if r.item.item_id == a.item.item_id]
+        assert CAUGHT & set(got.labels), (a.family, a.how[:60], got.labels)
+        assert result.ranking[-1].item.item_id == a.item.item_id  # after every honest film
+
+
+def test_the_clean_targets_are_not_caught(scenario: A.Scenario, make_pipeline: Callable[..., Pipeline]) -> None:
+    pipeline = make_pipeline()
+    for target in scenario.targets:
+        result = pipeline.rank(scenario.request(target))
+        assert not any(CAUGHT & set(r.labels) for r in result.ranking), target.title
+
+
+def test_words_appended_against_the_embedding_model_buy_nothing(scenario: A.Scenario, embedder: Embedder,
+                                                               make_pipeline: Callable[..., Pipeline]) -> None:
+    attacks = A.adaptive_attacks(scenario, embedder, vocab_size=12, steps=6, kinds=("appended words",) * 3)
+    outcomes = A.run(scenario, attacks, make_pipeline().rank)
+    assert not [(o.attack.how, o.clean, o.attacked) for o in outcomes if o.gained or o.top3]
+
+
+@pytest.mark.xfail(strict=True, reason="known limit: words chosen against the embedding model and written as "
+                                      "prose (a sentence, or substituted into the description) still gain places")
+def test_chosen_words_written_as_prose_buy_nothing(scenario: A.Scenario, embedder: Embedder,
+                                                   make_pipeline: Callable[..., Pipeline]) -> None:
+    attacks = A.adaptive_attacks(scenario, embedder, vocab_size=12, steps=6, kinds=("a sentence of chosen words",) * 2)
+    outcomes = A.run(scenario, attacks, make_pipeline().rank)
+    assert not [o for o in outcomes if o.gained]
