@@ -523,7 +523,7 @@ async def test_the_demo_platform_keeps_its_port_so_links_in_saved_conversations_
         await ready(pilot)
         assert again.demo is not None and again.demo.port == settings.tui.demo_port  # the same address
         [turn] = again.session.resume()  # type: ignore[union-attr]
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(timeout=60) as client:  # the server shares a busy CPU with the app
             assert (await client.get(again.resolve_link(turn.visible[0].item))).status_code == 200
     with socket.socket() as taken:  # something else holds the port now
         taken.bind(("127.0.0.1", settings.tui.demo_port))
