@@ -8,7 +8,9 @@ server: each is stopped with a message that names the marker.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import tempfile
 import time
@@ -30,6 +32,7 @@ for _key in list(os.environ):
         del os.environ[_key]
 # Session-scoped fixtures run before any test's own home exists: they get a throw-away one, never the user's.
 os.environ["SHIELDREC_HOME"] = tempfile.mkdtemp(prefix="shieldrec-session-")
+atexit.register(shutil.rmtree, os.environ["SHIELDREC_HOME"], ignore_errors=True)
 # No secret of the developer's: a machine without a keyring, here and in every child process.
 os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.fail.Keyring"
 keyring.set_keyring(fail.Keyring())
