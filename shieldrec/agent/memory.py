@@ -141,16 +141,26 @@ def learn(store: Store, profile: Profile, item: Item) -> list[MemoryChange]:
     return changes
 
 
+def _now_held(store: Store, profile: Profile, p: Preference) -> Preference | None:
+    """The learned entry `p` is now: by its id, else by what it says (an undo that restores a dropped entry
+    writes it back under a new id, and an older undo must still find it)."""
+    held = store.preferences(profile)
+    same = [c for c in held if c.id == p.id]
+    same = same or [c for c in held if (c.kind, c.target, c.value.casefold(), c.origin)
+                    == (p.kind, p.target, p.value.casefold(), p.origin)]
+    return same[0] if same else None
+
+
 def revert(store: Store, profile: Profile, changes: Sequence[MemoryChange]) -> None:
     """Undo `changes` (newest first), leaving the learned entries as they were before them."""
     with tx(store.db):
-        current = {p.id: p for p in store.preferences(profile)}
         for change in reversed(changes):
             p = change.preference
-            if change.action == "added" and p.id in current:
-                store.remove_preference(profile, p.id)  # type: ignore[arg-type]
-            elif change.action == "updated" and change.before is not None and p.id in current:
-                store.update_preference(profile, p.id, weight=change.before.weight,  # type: ignore[arg-type]
+            now = _now_held(store, profile, p)
+            if change.action == "added" and now is not None:
+                store.remove_preference(profile, now.id)  # type: ignore[arg-type]
+            elif change.action == "updated" and change.before is not None and now is not None:
+                store.update_preference(profile, now.id, weight=change.before.weight,  # type: ignore[arg-type]
                                         evidence=change.before.evidence)
             elif change.action == "dropped" and change.before is not None:
                 b = change.before

@@ -87,7 +87,12 @@ def open_store() -> Store:
     from shieldrec.store import Store
 
     with errors_as_click():
-        return Store()
+        store = Store()
+    # Closed when the command ends (WAL checkpoint, no connection left to the garbage collector).
+    ctx = click.get_current_context(silent=True)
+    if ctx is not None:
+        ctx.call_on_close(store.close)
+    return store
 
 
 def resolve_profile(store: Store, name: str | None) -> Profile:

@@ -154,7 +154,7 @@ def import_(path: Path, name: str | None, replace: bool, if_missing: bool, make_
     store = open_store()
     with errors_as_click():
         if str(path) == "-":
-            raw = click.get_binary_stream("stdin").read(MAX_FILE_BYTES + 1)
+            raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
             data = parse_profile_bytes(raw, "json", "standard input")
         else:
             data = load_profile_file(path)

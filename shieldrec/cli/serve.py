@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from shieldrec.cli.common import errors_as_click, format_option, open_store, resolve_profile, write_rows
@@ -76,6 +78,6 @@ def calls(limit: int, fmt: str) -> None:
 
     store = open_store()
     try:
-        write_rows(recent_calls(store, limit), fmt, click.get_text_stream("stdout"))
+        write_rows(recent_calls(store, limit), fmt, sys.stdout)
     finally:
         store.close()

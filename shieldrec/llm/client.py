@@ -387,6 +387,12 @@ class LlmClient:
             proc.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pragma: no cover - an unkillable process
             pass
+        for pipe in (proc.stdin, proc.stdout):  # each crash would otherwise keep two descriptors open
+            try:
+                if pipe is not None:
+                    pipe.close()
+            except OSError:
+                pass
         with self._state_lock:
             if self._proc is proc:
                 self._proc = None

@@ -71,8 +71,9 @@ class Conversations:
             )
             self.db.conn.execute(
                 "UPDATE conversations SET updated_at = ?, title = CASE WHEN title = '' AND ? = 'user' "
-                "THEN substr(?, 1, 80) ELSE title END WHERE id = ?",
-                (message.at, message.role, message.content, conversation_id),
+                "THEN ? ELSE title END WHERE id = ?",
+                # A title is one line: the first request's first 80 characters, as a title is cleaned.
+                (message.at, message.role, clean_text(message.content, 80), conversation_id),
             )
             return int(cur.lastrowid)
 

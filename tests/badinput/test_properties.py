@@ -31,7 +31,7 @@ def _is_tag(ch: str) -> bool:
     return 0xE0000 <= ord(ch) <= 0xE007F
 
 
-@settings(max_examples=400, deadline=None)
+@settings(deadline=None)
 @given(raw=texts, limit=st.integers(1, 500), multiline=st.booleans())
 def test_cleaned_text_holds_no_control_bidi_override_or_tag_character(raw: str, limit: int, multiline: bool) -> None:
     out = clean_text(raw, limit, multiline=multiline)
@@ -45,7 +45,7 @@ def test_cleaned_text_holds_no_control_bidi_override_or_tag_character(raw: str, 
     assert clean_text(out, limit, multiline=multiline) == out
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(raw=texts)
 def test_every_joiner_left_sits_between_two_visible_characters(raw: str) -> None:
     out = clean_body(raw)
@@ -63,7 +63,7 @@ json_values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(value=json_values)
 def test_cleaned_metadata_is_bounded_json_with_clean_strings(value: Any) -> None:
     out = clean_meta(value)
@@ -100,7 +100,7 @@ documents = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(doc=st.one_of(documents, st.fixed_dictionaries({"profile": st.fixed_dictionaries({"name": st.sampled_from(
     ["ana", "x"])})}, optional={"preferences": documents, "history": documents, "platforms": documents,
                                 "conversations": documents})))
@@ -116,7 +116,7 @@ def test_any_profile_document_imports_whole_or_is_refused_with_invalid_input(sto
     assert parse_profile_document(again)["name"] == imported.name  # what went in comes out readable
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(raw=st.one_of(st.binary(max_size=300), texts.map(lambda t: t.encode("utf-8", "surrogatepass")),
                      documents.map(lambda d: json.dumps(d, default=str).encode())),
        kind=st.sampled_from(["json", "toml"]))
@@ -135,7 +135,7 @@ phrases = st.sampled_from(["no horror", "not by Stephenie Meyer", "under 2 hours
 instructions = st.lists(st.one_of(phrases, texts), max_size=6).map(", ".join)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(deadline=None)
 @given(text=instructions)
 def test_the_instruction_parser_reads_anything_into_a_well_formed_intent(text: str) -> None:
     intent = parse_instruction(text)

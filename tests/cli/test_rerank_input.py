@@ -52,6 +52,7 @@ def test_deep_nesting_is_a_clear_error_for_its_line(where: str) -> None:
     assert "Traceback" not in res.output and "RecursionError" not in res.output
 
 
+@pytest.mark.slow
 def test_deep_nesting_with_skip_invalid_ranks_the_rest() -> None:
     res = rerank("--skip-invalid", stdin=line(DEEP_LINES["the whole line"]) + line(GOOD) + line(DEEP_LINES["a title"]))
     assert res.exit_code == 0, res.output
@@ -110,6 +111,7 @@ def peak_rss_mb(chunks: list[tuple[bytes, int]], *args: str, env: dict[str, str]
     writer.start()
     assert proc.stderr is not None
     text = proc.stderr.read().decode()
+    proc.stderr.close()
     proc.wait(timeout=300)
     writer.join()
     kb = [int(x.split()[1]) for x in text.splitlines() if x.startswith("PEAK_KB")]
@@ -134,6 +136,7 @@ def test_memory_stays_bounded_for_huge_lines(shieldrec_home: Path) -> None:
 
 # -- where the output goes ---------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_output_to_a_named_pipe_writes_into_the_pipe(tmp_path: Path) -> None:
     fifo = tmp_path / "results.pipe"
     os.mkfifo(fifo)
@@ -153,6 +156,7 @@ def test_output_to_a_named_pipe_writes_into_the_pipe(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "shieldrec-home") == ["results.pipe"]
 
 
+@pytest.mark.slow
 def test_output_to_a_device_writes_to_the_device(tmp_path: Path) -> None:
     device = tmp_path / "null"
     try:
@@ -165,6 +169,7 @@ def test_output_to_a_device_writes_to_the_device(tmp_path: Path) -> None:
     assert sorted(p.name for p in tmp_path.iterdir() if p.name != "shieldrec-home") == ["null"]
 
 
+@pytest.mark.slow
 def test_sigterm_mid_run_leaves_no_temporary_file(tmp_path: Path, shieldrec_home: Path) -> None:
     source = tmp_path / "in.jsonl"
     source.write_text("".join(line({"request_id": f"r{i}", "candidates": [

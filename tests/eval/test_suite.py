@@ -86,7 +86,7 @@ def test_leave_one_dataset_out_on_a_small_slice(embedder: Embedder) -> None:
 def test_genre_instructions_ask_for_what_the_target_is() -> None:
     chosen = suite.cases("movielens-100k-plots", "train", 6, seed=2)
     asked = suite.genre_instructions(chosen)
-    assert len(asked) == len(chosen)
+    assert chosen and len(asked) == len(chosen)
     for original, case in zip(chosen, asked):
         assert original.request.instruction == "" and case.request.instruction
         assert case.target == original.target and case.request.candidates == original.request.candidates

@@ -44,6 +44,9 @@ def test_sigkill_while_writing_loses_no_acknowledged_write(home: Path, tools: An
         lines += writer.stdout.read().splitlines()
         err = writer.stderr.read() if writer.stderr else ""
         writer.wait(timeout=30)
+        writer.stdout.close()
+        if writer.stderr:
+            writer.stderr.close()
         assert writer.returncode == -signal.SIGKILL, err[-1000:]
         assert "Traceback" not in err, err[-2000:]
 

@@ -32,9 +32,12 @@ def _empty_answer(**over: object) -> dict[str, object]:
 @pytest.mark.llm
 @pytest.mark.slow
 def test_the_bundled_model_always_yields_schema_valid_output_or_the_fallback(llm) -> None:  # noqa: ANN001
+    asked = llm.stats["complete"] + llm.stats["chat"]
+    used = 0
     for text in INSTRUCTIONS:
         reading = read_instruction(llm, text, allow_base_model=True)
         rules = parse_instruction(text)
+        used += reading.used_llm
         if reading.used_llm:
             validate(reading.answer, INTENT_SCHEMA)
             intent = reading.intent
@@ -53,6 +56,8 @@ def test_the_bundled_model_always_yields_schema_valid_output_or_the_fallback(llm
                 assert intent.min_year <= intent.max_year
         else:
             assert reading.intent == rules, text
+    assert llm.stats["complete"] + llm.stats["chat"] > asked  # the model was asked ...
+    assert used, "the model's reading was never used: only the fallback ran"  # ... and its answer read
 
 
 @pytest.mark.llm

@@ -42,7 +42,13 @@ def _clean(item: Item) -> Item:
 def test_one_model_per_process_and_a_background_load(llm, llm_settings: LlmSettings) -> None:  # noqa: ANN001
     assert get_llm(llm_settings) is llm
     assert load_in_background(llm_settings).result(timeout=60) is llm
-    assert llm.place.label.startswith(("CPU", "GPU")) and llm.place.n_gpu_layers in (0, -1)
+    import llama_cpp
+
+    # "auto": every layer on the GPU where this llama.cpp build can offload, else CPU threads; and the
+    # worker's llama.cpp was given exactly that.
+    gpu = bool(llama_cpp.llama_supports_gpu_offload())
+    assert llm.place.n_gpu_layers == (-1 if gpu else 0) and llm.place.label.startswith("GPU" if gpu else "CPU")
+    assert llm.load_params["n_gpu_layers"] == llm.place.n_gpu_layers
     assert llm.pid is not None and llm.ping() == llm.pid  # one worker process, answering
 
 

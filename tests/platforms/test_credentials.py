@@ -80,6 +80,7 @@ def test_login_prompts_without_echo(memory_keyring: object) -> None:
     assert get_token("shop") == TOKEN
 
 
+@pytest.mark.slow
 async def test_token_is_sent_in_the_header_and_found_nowhere_else(
     store: Store, catalog: Catalog, memory_keyring: object, shieldrec_home: Path, profiles_dir: Path
 ) -> None:

@@ -17,6 +17,8 @@ from shieldrec.platforms import (
 from shieldrec.platforms.demo_catalog import BUNDLED_BOOKS, Catalog
 from shieldrec.store import Store
 
+pytestmark = pytest.mark.slow  # real servers, processes or the embedding model
+
 
 def get(server: DemoServer, path: str, **params: object) -> httpx.Response:
     return httpx.get(f"{server.url}{path}", params=params, timeout=30)

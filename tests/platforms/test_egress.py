@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import json
 
 import httpx
@@ -14,6 +16,8 @@ from shieldrec.platforms.demo_catalog import Catalog
 from shieldrec.platforms.egress import Auth, Limits
 from shieldrec.platforms.http_json import HttpJsonAdapter
 from shieldrec.store import Store
+
+pytestmark = pytest.mark.slow  # real servers, processes or the embedding model
 
 Q = Query("space", 5)
 
@@ -63,10 +67,12 @@ async def test_gives_up_after_the_retries(store: Store, catalog: Catalog) -> Non
 
 
 async def test_an_unreachable_platform_is_a_clear_error(store: Store) -> None:
-    with DemoServer() as server:
-        url = server.url  # a port that is free again once the server stops
-    with pytest.raises(PlatformError, match="connection failed"):
-        await ask(store, url, retries=1, backoff=0.01)
+    # A port bound and held but never listening: every connection is refused, and nothing else can take the
+    # port while the test runs.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        with pytest.raises(PlatformError, match="connection failed"):
+            await ask(store, f"http://127.0.0.1:{held.getsockname()[1]}", retries=1, backoff=0.01)
     entries = store.audit.entries()
     assert len(entries) == 2 and all(e.status is None and "connection failed" in e.error for e in entries)
 

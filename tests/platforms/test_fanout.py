@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import json
 import time
 import unicodedata
@@ -19,6 +21,8 @@ from shieldrec.platforms import (
 from shieldrec.platforms.demo_catalog import Catalog
 from shieldrec.store import Store
 from shieldrec.store.platform_configs import PlatformConfig
+
+pytestmark = pytest.mark.slow  # real servers, processes or the embedding model
 
 CANARY = "zqxcanary7731"
 INSTRUCTION = "something hopeful about robots and space for my daughter who is 9, no horror, not by Stephenie Meyer"

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pytest
+
 import csv
 import io
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import httpx
@@ -17,6 +21,8 @@ from click.testing import CliRunner
 from shieldrec.cli import cli
 from shieldrec.platforms import DemoServer
 from shieldrec.platforms.demo_catalog import Catalog
+
+pytestmark = pytest.mark.slow  # real servers, processes or the embedding model
 
 
 def run(*args: str, input: str | None = None) -> tuple[int, str]:
@@ -110,18 +116,27 @@ def test_demo_platform_command_serves_logs_and_stops_cleanly(tmp_path: Path, shi
         [sys.executable, "-c", "from shieldrec.cli import main; main()", "demo-platform", "--port", "0", "--log", str(log), "--profile", "ana"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ},
     )
+    lines: queue.Queue[str] = queue.Queue()  # its output, read as it comes: a silent process fails the test
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in iter(proc.stdout.readline, "")],  # type: ignore[union-attr]
+                              daemon=True)
+    reader.start()
     try:
-        first = proc.stdout.readline()  # type: ignore[union-attr]
-        assert first.startswith("Demo platform running at http://127.0.0.1:"), first + proc.stderr.read()  # type: ignore[union-attr]
+        first = lines.get(timeout=60)
+        assert first.startswith("Demo platform running at http://127.0.0.1:"), first
         url = first.split()[4]
-        assert "demo-movies, demo-books" in proc.stdout.readline()  # type: ignore[union-attr]
+        assert "demo-movies, demo-books" in lines.get(timeout=60)
         reply = httpx.get(f"{url}/v1/recommend", params={"q": "space", "limit": 3}, timeout=30)
         assert reply.status_code == 200 and len(reply.json()["items"]) == 3
         code, out = run("platform", "list", "--format", "json")
         assert {r["settings"]["base_url"] for r in json.loads(out)} == {url}
     finally:
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=20)
+        proc.wait(timeout=20)
+        reader.join(20)
+    err = proc.stderr.read()  # type: ignore[union-attr]
+    proc.stdout.close()  # type: ignore[union-attr]
+    proc.stderr.close()  # type: ignore[union-attr]
+    out = "".join(lines.queue)
     assert proc.returncode == 0 and "Stopped." in out and "Traceback" not in err
     (entry,) = [json.loads(line) for line in log.read_text().splitlines()]
     assert entry["path"] == "/v1/recommend" and entry["query"] == {"q": "space", "limit": "3"}

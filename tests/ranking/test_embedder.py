@@ -13,6 +13,8 @@ from shieldrec.store import Store
 
 from .conftest import movie
 
+pytestmark = pytest.mark.slow  # real servers, processes or the embedding model
+
 
 def test_vectors_are_normalised_float32_one_row_per_text(embedder: Embedder) -> None:
     texts = ["a hopeful story about robots", "a gory slasher", "a hopeful story about robots"]

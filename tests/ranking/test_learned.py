@@ -30,6 +30,7 @@ def request(**extra: object) -> RankRequest:
     return RankRequest(candidates=[movie(i) for i in CANDIDATES], history=history, **extra)  # type: ignore[arg-type]
 
 
+@pytest.mark.slow  # asks torch whether there is a GPU
 def test_device_choice_is_made_in_one_place(monkeypatch: pytest.MonkeyPatch) -> None:
     import torch
 

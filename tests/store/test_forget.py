@@ -4,6 +4,8 @@ in the database file, while another profile's vectors stay usable."""
 
 from __future__ import annotations
 
+import pytest
+
 import hashlib
 from pathlib import Path
 
@@ -18,6 +20,8 @@ from shieldrec.ranking import Embedder
 from shieldrec.ranking.semantic import item_text
 from shieldrec.settings import Settings
 from shieldrec.store import Store, load_profile_file
+
+pytestmark = pytest.mark.slow  # real servers, processes or the embedding model
 
 
 def _file_bytes(store: Store) -> bytes:

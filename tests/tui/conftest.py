@@ -93,6 +93,14 @@ async def wait_for(pilot: Any, condition: Callable[[], bool], timeout: float = 9
         await pilot.pause(0.05)
 
 
+async def settle(pilot: Any) -> None:
+    """Until the app has nothing left to do: every message handled (notifications and screens mounted),
+    every animation finished, the screen drawn. A condition, not a guess at how long that takes."""
+    await pilot.pause()
+    await pilot.wait_for_scheduled_animations()
+    await pilot.pause()
+
+
 @pytest.fixture
 def waiter() -> Callable[..., Awaitable[None]]:
     return wait_for

@@ -180,11 +180,29 @@ def test_a_tampered_saved_conversation_is_read_safely(session: AgentSession, sto
 
 
 def test_feedback_on_a_resumed_card_is_kept(session: AgentSession, store: Store) -> None:
-    ev = HistoryEvent(item=movie(30, "Arrival", ["Science Fiction"]), event="liked")
-    assert ev.positive
-    token = session.like(ev.item)
-    assert token.event_id is not None
-    assert store.history(session.profile)[-1].item.title == "Arrival"
+    arrival = movie(30, "Arrival", ["Science Fiction"])
+    cid = store.conversations.start(session.profile.id)
+    store.conversations.add(cid, Message(role="user", content="clever aliens"))
+    store.conversations.add(cid, Message(role="agent", content="1 pick", payload={
+        "version": 1, "instruction": "clever aliens", "cards": [
+        {"rank": 1, "item": arrival.to_dict(), "score": 0.8, "reasons": ["matches clever aliens"]}]}))
+    # A restart: a new connection and a new session resume the saved conversation.
+    other = fresh(store)
+    resumed = AgentSession(other, session.profile, session.settings, embedder=session.embedder)
+    [turn] = resumed.resume(cid)
+    [card] = turn.cards
+    assert card.mark == ""
+    token = resumed.like(card.item)
+    assert token.wrote and card.mark == "liked"  # the resumed card shows the feedback at once
+    reader = fresh(store)
+    [last] = [e for e in reader.history(session.profile) if e.item.item_id == arrival.item_id]
+    assert (last.event, last.item.title, last.item.meta) == ("liked", "Arrival", arrival.meta)
+    assert last.instruction == "clever aliens"  # recorded against the request it answered
+    resumed.undo()
+    assert card.mark == ""
+    assert not [e for e in reader.history(session.profile) if e.item.item_id == arrival.item_id]
+    reader.close()
+    other.close()
 
 
 class ShortTitlesFirst:

@@ -23,7 +23,7 @@ from shieldrec.tui.screens.conversations import Conversations
 from shieldrec.tui.screens.modals import Ask, Choose, Form, Prompt
 from shieldrec.tui.widgets import AskInput, MoreButton, TurnView
 
-from .conftest import FIXED_TITLES, screen_text, show_fixed, wait_for
+from .conftest import FIXED_TITLES, screen_text, settle, show_fixed, wait_for
 
 SIZE = (100, 32)
 
@@ -451,7 +451,7 @@ async def test_the_profile_screen_says_what_the_memory_holds_after_feedback(
             await pilot.press("enter")
             await pilot.pause()
         await pilot.press("f3")
-        await pilot.pause(0.3)
+        await settle(pilot)
         head = str(app.screen.query_one("#profile-head", Static).content)
         assert "Nothing learned" not in head and "No feedback yet" not in head
         # maya.toml's own history (2 liked, 1 rated, 1 finished, 1 disliked) plus this evening's.
@@ -523,7 +523,7 @@ async def test_the_demo_platform_keeps_its_port_so_links_in_saved_conversations_
         await ready(pilot)
         assert again.demo is not None and again.demo.port == settings.tui.demo_port  # the same address
         [turn] = again.session.resume()  # type: ignore[union-attr]
-        async with httpx.AsyncClient() as client:
+        async with httpx.AsyncClient(timeout=60) as client:  # the server shares a busy CPU with the app
             assert (await client.get(again.resolve_link(turn.visible[0].item))).status_code == 200
     with socket.socket() as taken:  # something else holds the port now
         taken.bind(("127.0.0.1", settings.tui.demo_port))

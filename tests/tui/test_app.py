@@ -26,7 +26,7 @@ from shieldrec.tui.screens.help import Help
 from shieldrec.tui.screens.modals import Confirm, Prompt, Removed
 from shieldrec.tui.widgets import RemovedButton, ResultCard, TurnView
 
-from .conftest import screen_text, wait_for
+from .conftest import screen_text, settle, wait_for
 
 SIZE = (100, 32)
 
@@ -69,7 +69,7 @@ async def ask(pilot: Pilot[Any], text: str) -> TurnView:
 
 async def shown(pilot: Pilot[Any]) -> str:
     """The screen's text once pending messages (notifications included) have been drawn."""
-    await pilot.pause(0.2)
+    await settle(pilot)
     return screen_text(pilot.app)
 
 
@@ -77,7 +77,7 @@ async def toasts(pilot: Pilot[Any]) -> str:
     """The notifications on screen now, one per line."""
     from textual.widgets._toast import Toast
 
-    await pilot.pause(0.2)
+    await settle(pilot)
     return "\n".join(str(t.render()) for t in pilot.app.screen.query(Toast))
 
 
@@ -220,6 +220,11 @@ async def test_card_keys_not_now_dislike_open_and_the_removed_view(make_app: Cal
         text = await shown(pilot)
         assert "you said not now" in text and "you disliked it" in text
         await pilot.press("escape")
+        await pilot.press("ctrl+o")  # the same view from anywhere in the chat, by its own key
+        await pilot.pause()
+        assert isinstance(app.screen, Removed) and "you disliked it" in await shown(pilot)
+        await pilot.press("escape")
+        await pilot.pause()
         await pilot.press("u")  # undo the dislike: the card is back, in its place
         await pilot.pause()
         assert ids()[0] == second.item_id
@@ -258,7 +263,7 @@ async def test_help_palette_and_screens_are_reachable(make_app: Callable[..., Sh
         await pilot.press("escape", "ctrl+p")
         await pilot.pause()
         await pilot.press(*"export")
-        await pilot.pause(0.3)
+        await settle(pilot)
         assert "Profile: export" in await shown(pilot)
         await pilot.press("enter")
         await wait_for(pilot, lambda: isinstance(app.screen, Prompt), what="the export prompt")
@@ -530,7 +535,7 @@ async def test_the_language_model_loads_in_a_worker_and_joins_the_ranking(
         # The answer is on screen at once; the model's re-ranking replaces it when done.
         assert not view.turn.refined and all("llm" not in c.card.components for c in view.visible_cards())
         await wait_for(pilot, lambda: view.turn.refined, timeout=300, what="the language model's re-ranking")
-        await pilot.pause(0.3)
+        await settle(pilot)
         assert all("llm" in c.card.components for c in view.visible_cards())
         assert "Re-ranked with the language model." in await shown(pilot)
 
@@ -546,7 +551,12 @@ async def test_a_corrupt_profile_database_is_a_notice_not_a_crash(make_app: Call
         text = await toasts(pilot)
         assert "cannot be read" in text and "move it aside" in text
         assert "Cannot open the profile" in await shown(pilot)
-        assert app.is_running
+        # Still the user's app: the request line takes what is typed, and a request says what is wrong.
+        app.chat.ask_input.focus()
+        await pilot.press(*"hello")
+        assert app.chat.ask_input.value == "hello"
+        await pilot.press("enter")
+        assert "No profile is open" in await toasts(pilot)
 
 
 async def test_a_missing_model_file_is_a_notice_and_ranking_goes_on(make_app: Callable[..., ShieldRecApp],

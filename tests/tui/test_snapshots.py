@@ -25,7 +25,7 @@ from shieldrec.store.platform_configs import PlatformConfig
 from shieldrec.tui.app import ShieldRecApp
 from shieldrec.tui.widgets import AskInput
 
-from .conftest import REPO, show_fixed, wait_for
+from .conftest import REPO, settle, show_fixed, wait_for
 
 SIZE = (100, 32)
 SMALL = (80, 24)
@@ -74,7 +74,7 @@ def still(run: Callable[[Pilot[Any]], Any]) -> Callable[[Pilot[Any]], Any]:
         await run(pilot)
         for field in app.screen.query(Input):  # a dialog's focused field blinks too
             field.cursor_blink = False
-        await pilot.pause(0.3)
+        await settle(pilot)
         app.clear_notifications()
         await pilot.pause()
 
@@ -174,15 +174,15 @@ async def test_every_function_key_shows_on_every_screen_at_80x24(maya: Profile, 
         await show_fixed(pilot)
         for key in ("f2", "f3", "f4", "f5", "f6"):
             await pilot.press(key)
-            await pilot.pause(0.2)
+            await settle(pilot)
             lines = screen_text(app).splitlines()
             bar = next((line for line in lines if "F1 Help" in line), "")
             for fkey in ("F1 Help", "F2 Chat", "F3 Profile", "F4 Platforms", "F5 Audit", "F6 Settings"):
                 assert fkey in bar, f"{fkey!r} missing after {key}: {bar!r}"
         await pilot.press("f2")
-        await pilot.pause(0.2)
+        await settle(pilot)
         assert "(F1: help)" in screen_text(app)  # the request line's own hint fits too
         await pilot.press("f5")
-        await pilot.pause(0.2)
+        await settle(pilot)
         header = next(line for line in screen_text(app).splitlines() if "when" in line and "to" in line)
         assert header.split()[:6] == ["when", "to", "status", "in", "ms", "sent"]
