@@ -41,14 +41,17 @@ async def test_an_update_never_runs_on_the_ui_thread_and_typing_stays_responsive
         await ready(pilot)
         view = await ask(pilot, "something hopeful")
         _busy_history(store, maya, catalog)  # after the answer: only the update reads it
-        await pilot.press("down", "l")  # like the first card: the learner starts
-        learner = app.session.learner
-        await wait_for(pilot, lambda: learner.busy, timeout=10, what="the update to start")
-        box = app.chat.query_one("#ask", Input)
-        box.focus()
-        await pilot.press(*"robots in space")
-        assert box.value == "robots in space"
-        assert learner.busy, "the update finished before the typing did: the check proves nothing"
+        # Hold the store's write lock from the UI thread (re-entrant there, so the app's own writes
+        # pass): the update cannot finish, and write what it learned, before the typing is checked.
+        with store.db.lock:
+            await pilot.press("down", "l")  # like the first card: the learner starts
+            learner = app.session.learner
+            await wait_for(pilot, lambda: learner.busy, timeout=10, what="the update to start")
+            box = app.chat.query_one("#ask", Input)
+            box.focus()
+            await pilot.press(*"robots in space")
+            assert box.value == "robots in space"  # typed, shown, while the update is in flight
+            assert learner.busy
         await wait_for(pilot, lambda: not learner.busy, timeout=600, what="the update to finish")
         assert learner.thread_ident is not None and learner.thread_ident != threading.get_ident()
         assert learner.last is not None and learner.last.events > 250
