@@ -3,8 +3,9 @@
     .venv/bin/python scripts/attack_report.py [--profile profiles/maya.toml] [--vocab 40] [--steps 6]
                                               [--llm-model smollm2|bundled|PATH] [--llm-items 8] [--no-llm]
 
-For each attacker item (shieldrec/eval/attacks.py: 37 written attacks in seven families and six
-adaptive ones optimised against the embedding model), its place among nineteen on-topic films
+For each attacker item (shieldrec/eval/attacks.py: 37 written attacks in seven families, six
+adaptive ones optimised against the embedding model, and six more that spread their words through
+the description, knowing the passage check), its place among nineteen on-topic films
 is compared with its own clean version's: "top 3" counts attacked items placed 1st to 3rd,
 "gained" those placed higher than without the attack. Rankers: the default pipeline, each
 ranker the settings offer (the hand-set fusion, the learned ranker), and the language model
@@ -75,7 +76,8 @@ def main() -> int:
     started = time.monotonic()
     embedder = Embedder(device="cpu")
     sc = A.scenario(args.profile)
-    attacks = A.static_attacks(sc) + A.adaptive_attacks(sc, embedder, vocab_size=args.vocab, steps=args.steps)
+    attacks = [*A.static_attacks(sc), *A.adaptive_attacks(sc, embedder, vocab_size=args.vocab, steps=args.steps),
+               *A.adaptive_attacks(sc, embedder, vocab_size=args.vocab, steps=args.steps, kinds=A.SPREAD)]
     print(f"{len(attacks)} attacker items built in {time.monotonic() - started:.0f} s", file=sys.stderr)
     results = {name: A.run(sc, attacks, p.rank) for name, p in rankers(embedder).items()}
     if not args.no_llm and args.llm_items > 0:

@@ -11,7 +11,9 @@ They go through `rank_all`, exactly as `shieldrec rerank` sends them.
          batch size); rounds pair one cold run with one reference run, alternating which goes
          first, and the ratio is the median of the pairs' ratios (the machine may be shared)
   warm   the same requests again: every vector in memory (and, second figure, only in SQLite),
-         with the default (learned) ranker, and with the hand-set fusion for reference
+         with the default (learned) ranker, with the hand-set fusion, and without the passage
+         check (`[ranking] passage_check = false`) for reference
+  check  cold, once more, without the passage check: what embedding each description's views costs
   e2e    warm, the whole command's path: JSONL read, parsed and validated, ranked, JSONL written,
          next to the ranking alone in the same run (best of three each, interleaved)
 
@@ -175,12 +177,18 @@ def main() -> None:
     if args.warm_only:
         _, texts, pipe, store = cold_round(reqs, settings, folder / "fill.db")
         stores.append(store)
+    unchecked = replace(settings, ranking=replace(settings.ranking, passage_check=False))
+    cold_unchecked = None if args.warm_only else cold_round(reqs, unchecked, folder / "unchecked.db")
+    if cold_unchecked is not None:
+        stores.append(cold_unchecked[3])
     ratios = [r / c for r, c in zip(refs, colds, strict=True)]
     ratio = float(np.median(ratios)) if ratios else float("nan")
 
     warm = min(timed_rank(pipe, reqs) for _ in range(3))
     fusion = Pipeline(replace(settings.ranking, ranker="fusion"), pipe.embedder)
     warm_fusion = min(timed_rank(fusion, reqs) for _ in range(3))
+    plain = Pipeline(unchecked.ranking, pipe.embedder)
+    warm_plain = min(timed_rank(plain, reqs) for _ in range(3))
     sqlite_warm = timed_rank(Pipeline(settings.ranking, Embedder(store.embeddings)), reqs)
 
     # The whole command's path, warm: read and parse the JSONL, rank, write JSONL (to memory),
@@ -227,6 +235,11 @@ def main() -> None:
           f"(target <= 2 ms: {'met' if warm / n * 1000 <= 2 else 'MISSED'}; ranker: {settings.ranking.ranker})")
     print(f"warm  hand-set fusion instead: {warm_fusion / n * 1000:8.2f} ms/request   "
           f"(the learned ranker costs {warm / warm_fusion:.2f}x)")
+    print(f"warm  without passage check:   {warm_plain / n * 1000:8.2f} ms/request   "
+          f"(the passage check costs {warm / warm_plain:.2f}x)")
+    if cold_unchecked is not None:
+        print(f"cold  without passage check:   {cold_unchecked[0] / n * 1000:8.1f} ms/request   "
+              f"({len(cold_unchecked[1])} texts; the check costs {float(np.median(colds)) / cold_unchecked[0]:.2f}x cold)")
     print(f"warm  (vectors from SQLite):   {sqlite_warm / n * 1000:8.2f} ms/request")
     e2e_ms = end_to_end / n * 1000
     print(f"warm  JSONL in -> JSONL out:   {e2e_ms:8.2f} ms/request   (read, parse, validate, rank, write; "

@@ -44,6 +44,10 @@ class RankingSettings:
     # are written to match what people ask for, so a small penalty leaves them on top.
     injection_penalty: float = 2.0
     include_consumed: bool = False
+    # Read each description also without each of its passages, so words planted in one passage
+    # count against the item (ranking/passages.py). Off: described items embed about four times
+    # faster the first time they are seen, and such words buy rank again.
+    passage_check: bool = True
     weights: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from shieldrec.items import HistoryEvent, Item
 from shieldrec.ranking import facts
 from shieldrec.ranking.filters import norm
+from shieldrec.ranking.passages import CandidateVectors
 
 FEATURES: tuple[str, ...] = (
     # what the user asked for now
@@ -81,6 +82,7 @@ class Inputs:
 
     items: Sequence[Item]
     cands: np.ndarray
+    views: np.ndarray | None = None  # CandidateVectors.views: similarities toward the user read through them
     query: np.ndarray | None = None
     wanted: np.ndarray | None = None  # one row per asked-for phrase
     wanted_phrases: Sequence[str] = ()
@@ -260,14 +262,15 @@ def compute(x: Inputs) -> np.ndarray:
     if not n:
         return out
     cands = x.cands
+    toward = CandidateVectors(cands, x.views).toward
     col = INDEX
 
     if x.query is not None:
-        sim = cands @ x.query
+        sim = toward(x.query)
         out[:, col["instruction"]] = sim
         out[:, col["instruction_z"]] = _z(sim)
     if _rows(x.wanted):
-        out[:, col["instruction_phrase"]] = (cands @ x.wanted.T).max(axis=1)
+        out[:, col["instruction_phrase"]] = toward(x.wanted.T).max(axis=1)
         for j, item in enumerate(x.items):
             tags = x.tags[j] if j < len(x.tags) else ()
             if any(facts.genre_match_any(w, tags) or (w and norm(w) in norm(item.title)) for w in x.wanted_phrases):
@@ -275,7 +278,7 @@ def compute(x: Inputs) -> np.ndarray:
 
     m = _rows(x.liked)
     history = [v for v in (x.liked, x.neutral) if _rows(v)]
-    hsims = cands @ np.concatenate(history).T if history else None
+    hsims = toward(np.concatenate(history).T) if history else None
     if m:
         sims = hsims[:, :m]
         w = np.ones(m, dtype=np.float32) if x.liked_weight is None else np.asarray(x.liked_weight, dtype=np.float32)
@@ -286,12 +289,12 @@ def compute(x: Inputs) -> np.ndarray:
         out[:, col["liked_max"]] = sims.max(axis=1)
         out[:, col["liked_top3"]] = np.partition(sims, m - k, axis=1)[:, m - k:].mean(axis=1)
         out[:, col["liked_recent"]] = recent
-        out[:, col["liked_centroid"]] = cands @ centroid
+        out[:, col["liked_centroid"]] = toward(centroid)
         out[:, col["liked_z"]] = _z(recent)
         out[:, col["genre_affinity"]] = genre_affinity(x.items, x.tags, x.liked_events, x.liked_weight, x.liked_tags)
         if _rows(x.disliked):
-            out[:, col["contrast"]] = like_contrast(cands, x.liked, x.disliked, x.liked_weight, x.disliked_weight,
-                                                    liked_sims=sims)
+            # Likes and dislikes on the same footing: both read from the whole text.
+            out[:, col["contrast"]] = like_contrast(cands, x.liked, x.disliked, x.liked_weight, x.disliked_weight)
     events = [*x.liked_events, *x.neutral_events]
     if hsims is not None:
         out[:, col["history_max"]] = hsims.max(axis=1)

@@ -30,6 +30,8 @@ from shieldrec.ranking.fusion import Fused, fuse, run_scorers
 from shieldrec.ranking.injection import HIDING, scoring_view
 from shieldrec.ranking.learned import LearnedRanker, ResidualHead
 from shieldrec.ranking.lexical import lexical_signal
+from shieldrec.ranking.passages import NOTE_PULL, CandidateVectors
+from shieldrec.ranking.passages import views as passage_views
 from shieldrec.ranking.popularity import popularity_signal
 from shieldrec.ranking.semantic import (
     avoid_signal,
@@ -48,6 +50,8 @@ from shieldrec.settings import RankingSettings, Settings
 from shieldrec.store import Store
 
 log = logging.getLogger(__name__)
+
+CARRIED = "demoted: one passage of its description carries its match (counted against it)"
 
 Reorder = Callable[[RankRequest, list[Ranked]], list[Ranked]]
 
@@ -78,6 +82,7 @@ class _Prepared:
     checks: list[Check] = field(default_factory=list)
     unchecked: frozenset[str] = frozenset()  # ids of items a constraint could not be checked on
     texts: list[str] = field(default_factory=list)
+    view_counts: list[int] = field(default_factory=list)  # per kept item, its passage views in `texts` (last)
 
 
 def _clean_event(ev: HistoryEvent) -> HistoryEvent:
@@ -263,6 +268,10 @@ class Pipeline:
         )
         if shown:
             prep.liked_tags = [facts.genres(it) for it in taste.liked_items]
+            check = self.settings.passage_check
+            described = [[item_text(replace(v, text=t), tg) for t in passage_views(v.text, bool(tg))] if check else []
+                         for v, tg in zip(views, tags)]
+            prep.view_counts = [len(d) for d in described]
             prep.texts = [
                 *(item_text(v, t) for v, t in zip(views, tags)),
                 *(item_text(it, t) for it, t in zip(taste.liked_items, prep.liked_tags)),
@@ -272,6 +281,7 @@ class Pipeline:
                 *wanted,
                 *(a[0] for a in avoided),
                 *(p.value for p in likes if p.target == "topic"),
+                *(t for d in described for t in d),
             ]
         return prep
 
@@ -279,19 +289,22 @@ class Pipeline:
 
     def _vectors(self, p: _Prepared) -> dict[str, np.ndarray]:
         """The request's embeddings, split by what they embed."""
-        names = ("cands", "liked", "disliked", "neutral", "query", "wanted", "avoided", "like_topics")
+        names = ("cands", "liked", "disliked", "neutral", "query", "wanted", "avoided", "like_topics", "views")
+        topics = sum(1 for x in p.likes if x.target == "topic")
         sizes = [len(p.shown), len(p.taste.liked), len(p.taste.disliked), len(p.neutral), 1 if p.query else 0,
-                 len(p.wanted), len(p.avoided)]
-        parts = np.split(self.embedder.encode(p.texts), np.cumsum(sizes))
-        return dict(zip(names, parts))
+                 len(p.wanted), len(p.avoided), topics]
+        v = dict(zip(names, np.split(self.embedder.encode(p.texts), np.cumsum(sizes))))
+        per_item = np.split(v["views"], np.cumsum(p.view_counts)[:-1]) if p.view_counts else []
+        v["views"] = CandidateVectors.of(v["cands"], per_item).views
+        return v
 
     def _inputs(self, p: _Prepared, v: dict[str, np.ndarray], lexical: np.ndarray,
                 counts: tuple[np.ndarray, np.ndarray] | None = None) -> F.Inputs:
         # Dislikes reach the features only through the like-versus-dislike contrast: being close
         # to something disliked never counts for a candidate.
         return F.Inputs(
-            items=p.request.candidates, cands=v["cands"], query=v["query"][0] if len(v["query"]) else None,
-            wanted=v["wanted"], wanted_phrases=p.wanted, tags=p.tags,
+            items=p.request.candidates, cands=v["cands"], views=v["views"],
+            query=v["query"][0] if len(v["query"]) else None, wanted=v["wanted"], wanted_phrases=p.wanted, tags=p.tags,
             liked=v["liked"], liked_weight=p.taste.liked_weight, disliked=v["disliked"],
             disliked_weight=p.taste.disliked_weight,
             neutral=v["neutral"], liked_events=p.taste.liked, liked_tags=p.liked_tags, neutral_events=p.neutral,
@@ -304,6 +317,7 @@ class Pipeline:
         if n == 0:
             return RankResult(request.request_id, [], p.removed, p.intent, p.checks)
         v = self._vectors(p)
+        self._note_pull(p, v)
         cands = v["cands"]
         views = request.candidates
         penalties = {}
@@ -356,6 +370,21 @@ class Pipeline:
         out.sort(key=lambda rj: (bool(p.caught[rj[1]]), rj[0].item.item_id in p.unchecked))
         return RankResult(request.request_id, [r for r, _ in out], p.removed, p.intent, p.checks, p.record)
 
+    @staticmethod
+    def _note_pull(p: _Prepared, v: dict[str, np.ndarray]) -> None:
+        """Say so where one passage of a description carries the item toward the request (or,
+        without one, toward what was liked): the score has already counted it against the item."""
+        if len(v["query"]):
+            goal = v["query"][0]
+        elif len(v["liked"]):
+            goal = v["liked"].mean(axis=0)
+            goal = goal / max(float(np.linalg.norm(goal)), 1e-9)
+        else:
+            return
+        pull = CandidateVectors(v["cands"], v["views"]).pull(goal)
+        for j in np.nonzero(pull >= NOTE_PULL)[0]:
+            p.forced[int(j)].append(CARRIED)
+
     def _claims(self, p: _Prepared) -> tuple[list[float | None], tuple[np.ndarray, np.ndarray]]:
         """Public counts as claims: none from an item caught steering the ranking (nor do its
         counts move the others' centre), the rest weighed by their platform's record."""
@@ -373,10 +402,11 @@ class Pipeline:
     def _fused(self, p: _Prepared, v: dict[str, np.ndarray], penalties: dict[str, np.ndarray]) -> Fused:
         """The hand-set fusion: each signal times its weight in settings.weights."""
         views, cands = p.request.candidates, v["cands"]
+        toward = CandidateVectors(cands, v["views"]).toward
         query = v["query"][0] if len(v["query"]) else None
         signals = {
-            "instruction": instruction_signal(cands, views, p.tags, query, p.wanted, v["wanted"]),
-            "history": history_signal(cands, views, p.tags, p.taste, v["liked"], p.likes, v["like_topics"]),
+            "instruction": instruction_signal(toward, views, p.tags, query, p.wanted, v["wanted"]),
+            "history": history_signal(toward, views, p.tags, p.taste, v["liked"], p.likes, v["like_topics"]),
             "avoid": avoid_signal(cands, views, p.tags, p.taste, v["liked"], v["disliked"], p.avoided, v["avoided"],
                                   p.avoids),
             "lexical": lexical_signal(views, p.taste),
@@ -396,6 +426,7 @@ class Pipeline:
         they said to leave out now, a candidate whose nearest history items are dislikes) and
         plug-in scorers are added with their hand-set weights."""
         views, cands, n = p.request.candidates, v["cands"], len(p.request.candidates)
+        toward = CandidateVectors(cands, v["views"]).toward
         query = v["query"][0] if len(v["query"]) else None
         none = np.zeros((0, cands.shape[1]), dtype=np.float32)
         lexical = lexical_signal(views, p.taste)
@@ -405,8 +436,8 @@ class Pipeline:
         # Each group's part carries its own signal's reason. The learned like-versus-dislike part
         # names nothing: the dislike rule below names the disliked item when it fires.
         evidence = {
-            "instruction": instruction_signal(cands, views, p.tags, query, p.wanted, v["wanted"]).reasons,
-            "history": history_signal(cands, views, p.tags, p.taste, v["liked"], (), none).reasons,
+            "instruction": instruction_signal(toward, views, p.tags, query, p.wanted, v["wanted"]).reasons,
+            "history": history_signal(toward, views, p.tags, p.taste, v["liked"], (), none).reasons,
             "lexical": lexical.reasons,
             "popularity": self._popularity(p, raw_counts, counts).reasons,
         }
@@ -416,7 +447,7 @@ class Pipeline:
         weights = self.settings.weights
         unit = {group: 1.0 for group in parts}
         if p.likes:
-            signals["interests"] = history_signal(cands, views, p.tags, Taste(), none, p.likes, v["like_topics"])
+            signals["interests"] = history_signal(toward, views, p.tags, Taste(), none, p.likes, v["like_topics"])
             unit["interests"] = float(weights.get("history", 1.0))
         if p.avoided or p.avoids or (p.taste.liked and p.taste.disliked):
             signals["avoid"] = avoid_signal(cands, views, p.tags, p.taste, v["liked"], v["disliked"], p.avoided,

@@ -8,7 +8,7 @@ a cosine advantage into signal units: +0.1 cosine over the others is worth +0.25
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -23,6 +23,7 @@ SCALE = 2.5
 MAX_RATIO = 0.3  # history: 30% best single match, 70% weighted mean over everything liked
 EXACT_BONUS = 0.25  # a tag or title that names exactly what was asked for
 DISLIKE_MARGIN = 0.25  # a neighbourhood this much more disliked than usual is not yet evidence
+Toward = Callable[[np.ndarray], np.ndarray]  # goal vectors -> the candidates' similarity to them (passages.py)
 WORD_BONUS = 0.125  # the description says it in so many words: weaker, a plot can say "hopes" of anything
 TEXT_CHARS = 1200  # MiniLM reads 256 tokens; more text only costs hashing and tokenising
 
@@ -43,7 +44,7 @@ def _centered(x: np.ndarray) -> np.ndarray:
 
 
 def instruction_signal(
-    cands: np.ndarray,
+    toward: Toward,
     items: Sequence[Item],
     tags: Sequence[tuple[str, ...]],
     query: np.ndarray | None,
@@ -54,9 +55,9 @@ def instruction_signal(
     n = len(items)
     if query is None and not wanted:
         return Contribution.zeros(n)
-    values = SCALE * _centered(cands @ query) if query is not None else np.zeros(n, dtype=np.float32)
+    values = SCALE * _centered(toward(query)) if query is not None else np.zeros(n, dtype=np.float32)
     reasons = [""] * n
-    best_phrase = np.argmax(_centered(cands @ wanted_vecs.T), axis=1) if len(wanted) else None
+    best_phrase = np.argmax(_centered(toward(wanted_vecs.T)), axis=1) if len(wanted) else None
     for j, item in enumerate(items):
         said = []  # each asked-for phrase the item's own metadata shows, in words
         for w in wanted:
@@ -79,7 +80,7 @@ def instruction_signal(
 
 
 def history_signal(
-    cands: np.ndarray,
+    toward: Toward,
     items: Sequence[Item],
     tags: Sequence[tuple[str, ...]],
     taste: Taste,
@@ -101,7 +102,7 @@ def history_signal(
 
     if len(taste.liked):
         w = taste.liked_weight
-        sims = cands @ liked_vecs.T
+        sims = toward(liked_vecs.T)
         weighted = sims * (w / w.max())
         raw = MAX_RATIO * weighted.max(axis=1) + (1 - MAX_RATIO) * (sims @ w) / w.sum()
         push = SCALE * _centered(raw)
@@ -113,7 +114,7 @@ def history_signal(
             reasons[j] = explain.described_like(items[j], tags[j], ev.item.title, phrase(ev))
     topics = [p for p in likes if p.target == "topic"]
     if topics:
-        fit = SCALE * _centered(cands @ like_vecs.T) * np.asarray([p.weight for p in topics], dtype=np.float32)
+        fit = SCALE * _centered(toward(like_vecs.T)) * np.asarray([p.weight for p in topics], dtype=np.float32)
         top = np.argmax(fit, axis=1)
         for j in range(n):
             if fit[j, top[j]] > 0:

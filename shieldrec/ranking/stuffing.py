@@ -26,7 +26,6 @@ WORD_CAP = 3  # occurrences of one word the scoring view keeps
 REPEAT_TIMES = 3  # a phrase said this many times in a row is stuffing
 LIST_WORDS = 5  # a stretch of this many words without a function word, mostly interest words, is a list
 LIST_SHARE = 0.5
-EDGE_WORDS = 6  # this many keywords and nothing else, tacked on first or last: the view leaves them out
 FREQ_COUNT, FREQ_SHARE = 4, 0.2  # one word this often and this large a share of the words
 
 _TOKEN = re.compile(r"#?[^\W_][^\W_'’-]*(?:['’-][^\W_]+)*")
@@ -75,9 +74,9 @@ def _repeats(words: list[str]) -> list[tuple[int, int, int]]:
     return out
 
 
-def _runs(text: str, words: list[str]) -> tuple[tuple[int, int, bool], ...]:
-    """(start, end, whole) of each stretch of LIST_WORDS+ words with no function word or sentence
-    end among them; `whole` when the stretch is a sentence of its own (nothing but keywords)."""
+def _runs(text: str, words: list[str]) -> tuple[tuple[int, int], ...]:
+    """(start, end) of each stretch of LIST_WORDS+ words with no function word or sentence end
+    among them."""
     spans = _spans(text)
 
     def stop_before(i: int) -> bool:  # a sentence ends between word i-1 and word i
@@ -89,7 +88,7 @@ def _runs(text: str, words: list[str]) -> tuple[tuple[int, int, bool], ...]:
         if not (i == len(words) or words[i].lower() in _FUNCTION or at_end):
             continue
         if i - start >= LIST_WORDS:
-            out.append((start, i, stop_before(start) and (i == len(words) or at_end)))
+            out.append((start, i))
         start = i if at_end else i + 1
     return tuple(out)
 
@@ -101,7 +100,7 @@ class _Shape:
 
     words: tuple[str, ...]
     repeats: tuple[tuple[int, int, int], ...]
-    runs: tuple[tuple[int, int, bool], ...]
+    runs: tuple[tuple[int, int], ...]
     often: tuple[tuple[str, int, tuple[int, ...]], ...]  # (stem, count, indices) of words said > WORD_CAP times
     total: int  # content words
 
@@ -125,9 +124,8 @@ def _shape(text: str) -> _Shape:
 
 def _aimed(shape: _Shape, start: int, end: int, interests: frozenset[str]) -> bool:
     """A run of which at least LIST_SHARE (and 3 or more) are the user's interest words: a list aimed
-    at them. A run of EDGE_WORDS+ words that ends the text, or is a sentence of its own starting it
-    (where keywords are tacked on), is left out of the view whatever its words; only a list aimed at
-    the user is an offence."""
+    at them. Other runs stay in the view: cutting keywords tacked on at an edge cut the honest words
+    next to them too, which moved the item (passages.py weighs words planted in one place)."""
     hits = sum(stem(w.lstrip("#")) in interests for w in shape.words[start:end])
     return hits >= LIST_SHARE * (end - start) and hits >= 3
 
@@ -156,12 +154,10 @@ def _examine_text(text: str, interests: frozenset[str]) -> tuple[str, tuple[str,
     for start, n, times in shape.repeats:
         found.append("a phrase repeated over and over")
         drop.update(range(start + n, start + n * times))
-    for start, end, whole in shape.runs:
+    for start, end in shape.runs:
         if _aimed(shape, start, end, interests):
             found.append("a list of your interest words")
-        elif not (end - start >= EDGE_WORDS and (end == len(shape.words) or (whole and start == 0))):
-            continue
-        drop.update(range(start, end))
+            drop.update(range(start, end))
     for key, count, at in shape.often:
         if key in interests and count >= FREQ_COUNT and count >= FREQ_SHARE * shape.total:
             found.append("one word repeated throughout")
@@ -180,7 +176,7 @@ def _examine_title(title: str, interests: frozenset[str]) -> tuple[str, tuple[st
     for start, n, times in shape.repeats:
         drop.update(range(start + n, start + n * times))
         found.append("a title that floods the screen")
-    for start, end, _ in shape.runs:
+    for start, end in shape.runs:
         if _aimed(shape, start, end, interests):
             found.append("a list of your interest words")
             drop.update(range(start, end))

@@ -14,6 +14,7 @@ import pytest
 from shieldrec.eval import attacks as A
 from shieldrec.ranking import Embedder, Pipeline
 from shieldrec.ranking.labels import CAUGHT
+from shieldrec.ranking.pipeline import CARRIED
 
 MAYA = Path(__file__).resolve().parents[2] / "profiles" / "maya.toml"
 
@@ -27,7 +28,7 @@ def test_every_static_attack_is_caught_and_buys_nothing(scenario: A.Scenario,
                                                         make_pipeline: Callable[..., Pipeline]) -> None:
     pipeline = make_pipeline()
     attacks = A.static_attacks(scenario)
-    assert len(attacks) >= 35 and {a.family for a in attacks} == set(A.FAMILIES) - {"adaptive"}
+    assert len(attacks) >= 35 and {a.family for a in attacks} == set(A.FAMILIES) - {"adaptive", "adaptive, spread out"}
     outcomes = A.run(scenario, attacks, pipeline.rank)
     bought = [(o.attack.family, o.attack.how[:60], o.clean, o.attacked) for o in outcomes if o.gained or o.top3]
     assert not bought
@@ -52,10 +53,27 @@ def test_words_appended_against_the_embedding_model_buy_nothing(scenario: A.Scen
     assert not [(o.attack.how, o.clean, o.attacked) for o in outcomes if o.gained or o.top3]
 
 
-@pytest.mark.xfail(strict=True, reason="known limit: words chosen against the embedding model and written as "
-                                      "prose (a sentence, or substituted into the description) still gain places")
-def test_chosen_words_written_as_prose_buy_nothing(scenario: A.Scenario, embedder: Embedder,
-                                                   make_pipeline: Callable[..., Pipeline]) -> None:
-    attacks = A.adaptive_attacks(scenario, embedder, vocab_size=12, steps=6, kinds=("a sentence of chosen words",) * 2)
+def test_chosen_words_written_as_prose_buy_nothing_and_are_named(scenario: A.Scenario, embedder: Embedder,
+                                                                 make_pipeline: Callable[..., Pipeline]) -> None:
+    # A sentence of chosen words, or chosen words put in place of the plot's first words: the
+    # passage check scores the item by the rest of its description and says why.
+    attacks = A.adaptive_attacks(scenario, embedder, vocab_size=12, steps=6,
+                                 kinds=("a sentence of chosen words", "substituted words") * 2)
+    pipeline = make_pipeline()
+    outcomes = A.run(scenario, attacks, pipeline.rank)
+    assert not [(o.attack.how, o.clean, o.attacked) for o in outcomes if o.gained or o.top3]
+    named = 0
+    for a in attacks:
+        result = pipeline.rank(scenario.request(a.item))
+        named += any(CARRIED in r.reasons for r in result.ranking if r.item.item_id == a.item.item_id)
+        assert not [r.item.title for r in result.ranking if r.item.item_id != a.item.item_id and CARRIED in r.reasons]
+    assert named >= 3
+
+
+@pytest.mark.xfail(strict=True, reason="known limit (SECURITY.md): chosen words spread through the whole "
+                                      "description, a few in every passage, still gain places")
+def test_chosen_words_spread_through_the_description_buy_nothing(scenario: A.Scenario, embedder: Embedder,
+                                                                make_pipeline: Callable[..., Pipeline]) -> None:
+    attacks = A.adaptive_attacks(scenario, embedder, vocab_size=12, steps=6, kinds=A.SPREAD)
     outcomes = A.run(scenario, attacks, make_pipeline().rank)
     assert not [o for o in outcomes if o.gained]

@@ -65,7 +65,9 @@ def test_rank_many_encodes_each_distinct_text_once(store: Store) -> None:
     results = pipe.rank_many(reqs)
     assert [r.request_id for r in results] == ["0", "1", "2", "3"]
     assert emb.stats.model_calls == 1
-    assert emb.stats.encoded == 5  # four candidates and one history item, whatever the order
+    # Four candidates, each also as its title and tags alone (their short plots are compared with
+    # those: ranking/passages.py), and one history item, whatever the order.
+    assert emb.stats.encoded == 4 * 2 + 1
     one_by_one = [pipe.rank(r) for r in reqs]
     assert [[x.item.item_id for x in r.ranking] for r in results] == [
         [x.item.item_id for x in r.ranking] for r in one_by_one
@@ -108,7 +110,7 @@ def test_default_pipeline_uses_the_users_settings_and_profile_database(store: St
     assert pipe.settings.diversity == 0.7 and pipe.settings.weights["popularity"] == 0.0
     assert pipe.embedder.device == ("cuda" if torch.cuda.is_available() else "cpu")
     pipe.rank(RankRequest(candidates=[movie(1824, plot_chars=80), movie(2548, plot_chars=80)]))
-    assert store.embeddings.count() == 2
+    assert store.embeddings.count() == 2 * 2  # each short plot also as its title and genres alone
 
 
 def test_an_unwritable_cache_costs_time_not_the_ranking(store: Store) -> None:
@@ -117,4 +119,4 @@ def test_an_unwritable_cache_costs_time_not_the_ranking(store: Store) -> None:
     result = Pipeline(RankingSettings(), emb).rank(RankRequest(candidates=[movie(1824, plot_chars=60),
                                                                             movie(2548, plot_chars=60)]))
     assert len(result.ranking) == 2
-    assert emb.stats.encoded == 2
+    assert emb.stats.encoded == 2 * 2  # each short plot also as its title and genres alone

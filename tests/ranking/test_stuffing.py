@@ -29,13 +29,17 @@ def test_honest_prose_is_not_stuffing(text: str) -> None:
     assert found == [] and view.text == text
 
 
-def test_keywords_tacked_on_at_the_end_are_left_out_of_the_view_but_not_an_offence() -> None:
-    cast = "Starring Tom Hanks, Tim Allen, Don Rickles and Jim Varney."
-    view, found = destuff(Item("x", "A title", cast), INTERESTS)
-    assert found == [] and view.text == cast
-    tacked = "A chef cooks pasta in Rome. marble cathedral harbour lantern meadow violin"
-    view, found = destuff(Item("x", "A title", tacked), INTERESTS)
-    assert found == [] and view.text == "A chef cooks pasta in Rome."
+@pytest.mark.parametrize("text", [
+    "Starring Tom Hanks, Tim Allen, Don Rickles and Jim Varney.",
+    "A chef cooks pasta in Rome. marble cathedral harbour lantern meadow violin",
+    # Cutting a run at the edge once cut the item's own words with it (the plot's last words and
+    # the appended ones read as one run), and that moved the item up: words appended are weighed
+    # by the passage check (passages.py), the item's own words are never removed for them.
+    "Jimmy finds his place when Tak's beautiful niece Ramona mov astronauts spaceship earth cast",
+])
+def test_keywords_that_are_not_the_users_interests_stay_in_the_view_and_are_no_offence(text: str) -> None:
+    view, found = destuff(Item("x", "A title", text), INTERESTS)
+    assert found == [] and view.text == text
 
 
 @pytest.mark.parametrize("text", [
