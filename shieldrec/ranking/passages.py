@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -45,6 +46,14 @@ def views(text: str, tagged: bool = True) -> list[str]:
         return head
     cuts = [round(k * len(words) / PARTS) for k in range(PARTS + 1)]
     return [*head, *(" ".join(words[: cuts[k]] + words[cuts[k + 1]:]) for k in range(PARTS))]
+
+
+@lru_cache(maxsize=16384)
+def view_texts(head: str, text: str, tagged: bool) -> tuple[str, ...]:
+    """What each view of an item is embedded as: `head` (its title and tags, as
+    semantic.item_text writes them) alone, or followed by `text` less one passage. Pass the
+    text as far as the model reads it. Cached: a warm request builds no strings."""
+    return tuple(f"{head}. {t}" if t else head for t in views(text, tagged))
 
 
 @dataclass(frozen=True)

@@ -30,13 +30,14 @@ from shieldrec.ranking.fusion import Fused, fuse, run_scorers
 from shieldrec.ranking.injection import HIDING, scoring_view
 from shieldrec.ranking.learned import LearnedRanker, ResidualHead
 from shieldrec.ranking.lexical import lexical_signal
-from shieldrec.ranking.passages import NOTE_PULL, CandidateVectors
-from shieldrec.ranking.passages import views as passage_views
+from shieldrec.ranking.passages import NOTE_PULL, CandidateVectors, view_texts
 from shieldrec.ranking.popularity import popularity_signal
 from shieldrec.ranking.semantic import (
+    TEXT_CHARS,
     avoid_signal,
     history_signal,
     instruction_signal,
+    item_head,
     item_text,
 )
 from shieldrec.ranking.sponsorship import find_paid_markers, platform_says_sponsored
@@ -269,7 +270,7 @@ class Pipeline:
         if shown:
             prep.liked_tags = [facts.genres(it) for it in taste.liked_items]
             check = self.settings.passage_check
-            described = [[item_text(replace(v, text=t), tg) for t in passage_views(v.text, bool(tg))] if check else []
+            described = [view_texts(item_head(v, tg), v.text[:TEXT_CHARS], bool(tg)) if check else ()
                          for v, tg in zip(views, tags)]
             prep.view_counts = [len(d) for d in described]
             prep.texts = [

@@ -28,15 +28,18 @@ WORD_BONUS = 0.125  # the description says it in so many words: weaker, a plot c
 TEXT_CHARS = 1200  # MiniLM reads 256 tokens; more text only costs hashing and tokenising
 
 
-def item_text(item: Item, tags: tuple[str, ...] | None = None) -> str:
-    """The text an item is embedded as: title (year), its tags, then its description."""
+def item_head(item: Item, tags: tuple[str, ...] | None = None) -> str:
+    """What an item is embedded as before its description: title (year), then its tags."""
     y = facts.year(item)
     head = f"{item.title} ({y})" if y and str(y) not in item.title else item.title
     tags = facts.genres(item) if tags is None else tags
-    parts = [head, ", ".join(tags[:12])] if tags else [head]
-    if item.text:
-        parts.append(item.text[:TEXT_CHARS])
-    return ". ".join(parts)
+    return f"{head}. {', '.join(tags[:12])}" if tags else head
+
+
+def item_text(item: Item, tags: tuple[str, ...] | None = None) -> str:
+    """The text an item is embedded as: title (year), its tags, then its description."""
+    head = item_head(item, tags)
+    return f"{head}. {item.text[:TEXT_CHARS]}" if item.text else head
 
 
 def _centered(x: np.ndarray) -> np.ndarray:
