@@ -23,7 +23,7 @@ from shieldrec.items import Item
 from shieldrec.platforms import ensure_demo_platform, fan_out, plan_query
 from shieldrec.platforms.demo_server import DemoServer
 from shieldrec.ranking import Embedder, Pipeline, RankRequest
-from shieldrec.ranking import evidence, facts
+from shieldrec.ranking import evidence, facts, passages
 from shieldrec.ranking.labels import CAUGHT
 from shieldrec.settings import Settings
 from shieldrec.store import Profile, Store
@@ -254,6 +254,8 @@ def _supported(clause: str, card: Card, liked_titles: set[str]) -> bool:
         weighed = m.group(3) is None or (int(m.group(3)) < 100 and m.group(4) in card.item.platforms
                                          and int(m.group(5)) >= 1)
         return weighed and facts.popularity_count(item) == float(m.group(2).replace(",", ""))
+    if clause.startswith("one passage of its description carries its match"):
+        return bool(passages.views(item.text, bool(tags)))  # a description long enough to compare
     if clause.startswith("little to go on: the platform sent only its title"):
         return evidence.is_thin(item, tags)
     if m := re.match(r"not checked for (.+): its metadata does not say who it suits", clause):
