@@ -30,7 +30,7 @@ import numpy as np
 
 PARTS = 4
 MIN_WORDS = 24  # a shorter description is compared with the title and tags only
-MIRROR = 0.5  # measured: 0.5 leaves the evaluation suite's NDCG as it was; 1.0 cost about 0.01
+MIRROR = 0.5  # the least at which the suite's six adaptive attacks gain nothing (0.25: one does); cost: README
 NOTE_PULL = 0.06  # cosine: a pull this large toward the request is said out loud (honest films: up to 0.054)
 
 
