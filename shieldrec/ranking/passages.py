@@ -73,17 +73,18 @@ class CandidateVectors:
             stack[: len(v), j] = v
         return cls(full, stack)
 
+    def _whole_and_pull(self, goals: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        whole = self.full @ goals
+        if self.views is None or not len(self.views):
+            return whole, np.zeros_like(whole)
+        return whole, np.maximum(whole - np.min(self.views @ goals, axis=0), 0.0)
+
     def pull(self, goals: np.ndarray) -> np.ndarray:
         """Per candidate (and goal): how much closer the whole text is to `goals` than its
         farthest view, or 0. `goals` as the right side of `full @ goals`."""
-        whole = self.full @ goals
-        if self.views is None or not len(self.views):
-            return np.zeros_like(whole)
-        return np.maximum(whole - np.min(self.views @ goals, axis=0), 0.0)
+        return self._whole_and_pull(goals)[1]
 
     def toward(self, goals: np.ndarray) -> np.ndarray:
         """Similarity to what the user wants: `full @ goals`, less (1 + MIRROR) times the pull."""
-        whole = self.full @ goals
-        if self.views is None or not len(self.views):
-            return whole
-        return whole - (1.0 + MIRROR) * self.pull(goals)
+        whole, pull = self._whole_and_pull(goals)
+        return whole - (1.0 + MIRROR) * pull

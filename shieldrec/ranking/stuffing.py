@@ -31,7 +31,7 @@ FREQ_COUNT, FREQ_SHARE = 4, 0.2  # one word this often and this large a share of
 _TOKEN = re.compile(r"#?[^\W_][^\W_'’-]*(?:['’-][^\W_]+)*")
 _SENTENCE_END = re.compile(r"[.!?;:\n]")
 _LEFTOVER = re.compile(r"(?:[^\S\n]*[,;/|#][^\S\n]*){2,}")  # the commas of a list cut out
-_FUNCTION = frozenset(
+FUNCTION_WORDS = frozenset(
     """a an the and or but nor of in on at to for from by with about into onto over under after before
     between through during without within as than then that this these those who whom whose which what
     when where while why how is are was were be been being am has have had do does did will would shall
@@ -51,7 +51,7 @@ def _spans(text: str) -> list[tuple[int, int]]:
 
 def _content(word: str) -> bool:
     w = word.lower().lstrip("#")
-    return len(w) > 2 and w not in _FUNCTION
+    return len(w) > 2 and w not in FUNCTION_WORDS
 
 
 def _repeats(words: list[str]) -> list[tuple[int, int, int]]:
@@ -85,7 +85,7 @@ def _runs(text: str, words: list[str]) -> tuple[tuple[int, int], ...]:
     out, start = [], 0
     for i in range(len(words) + 1):
         at_end = i < len(words) and i > start and stop_before(i)
-        if not (i == len(words) or words[i].lower() in _FUNCTION or at_end):
+        if not (i == len(words) or words[i].lower() in FUNCTION_WORDS or at_end):
             continue
         if i - start >= LIST_WORDS:
             out.append((start, i))
