@@ -79,7 +79,10 @@ def _flatten(value: Any) -> list[str]:
     if isinstance(value, str):
         return list(_split(value))
     if isinstance(value, (list, tuple)):
-        return [s for v in value for s in _flatten(v)]
+        out: list[str] = []
+        for v in value:
+            out.extend(_split(v) if isinstance(v, str) else _flatten(v))
+        return out
     if isinstance(value, dict):
         name = value.get("name") or value.get("tag") or value.get("title")
         return _flatten(name) if name else []
@@ -188,7 +191,6 @@ def popularity_count(item: Item) -> float | None:
         if not isinstance(where, dict):
             continue
         for key in _COUNT_KEYS:
-            n = _number(where.get(key))
-            if n is not None and n >= 0:
+            if key in where and (n := _number(where[key])) is not None and n >= 0:
                 return n
     return None

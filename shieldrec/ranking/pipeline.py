@@ -201,10 +201,10 @@ class Pipeline:
         kept, removed = done.kept, done.removed
         shown = [candidates[i] for i in kept]
         taste = read_taste(history)
+        liked_tags = [facts.genres(it) for it in taste.liked_items]
         query = positive_text(intent) or ", ".join(intent.wanted)
         interests = interest_stems([
-            query, *intent.wanted, *(p.value for p in prefs if p.kind == "like"),
-            *(g for it in taste.liked_items for g in facts.genres(it)),
+            query, *intent.wanted, *(p.value for p in prefs if p.kind == "like"), *(g for t in liked_tags for g in t),
         ])
         views, labels, forced = [], [], []
         paid = np.zeros(len(shown), dtype=bool)
@@ -268,7 +268,7 @@ class Pipeline:
             unchecked=frozenset(shown[j].item_id for j in done.caveats),
         )
         if shown:
-            prep.liked_tags = [facts.genres(it) for it in taste.liked_items]
+            prep.liked_tags = liked_tags
             check = self.settings.passage_check
             described = [view_texts(item_head(v, tg), v.text[:TEXT_CHARS], bool(tg)) if check else ()
                          for v, tg in zip(views, tags)]

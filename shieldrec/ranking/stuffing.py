@@ -99,6 +99,7 @@ class _Shape:
     which words are the user's interests, is then a few look-ups)."""
 
     words: tuple[str, ...]
+    stems: tuple[str, ...]  # of each word, as interests are stemmed
     repeats: tuple[tuple[int, int, int], ...]
     runs: tuple[tuple[int, int], ...]
     often: tuple[tuple[str, int, tuple[int, ...]], ...]  # (stem, count, indices) of words said > WORD_CAP times
@@ -112,21 +113,22 @@ class _Shape:
 @lru_cache(maxsize=32768)
 def _shape(text: str) -> _Shape:
     words = _words(text)
+    stems = tuple(stem(w.lstrip("#")) for w in words)
     where: dict[str, list[int]] = {}
     total = 0
     for i, w in enumerate(words):
         if _content(w):
             total += 1
-            where.setdefault(stem(w.lstrip("#")), []).append(i)
+            where.setdefault(stems[i], []).append(i)
     often = tuple((k, len(v), tuple(v)) for k, v in where.items() if len(v) > WORD_CAP)
-    return _Shape(tuple(words), tuple(_repeats(words)), _runs(text, words), often, total)
+    return _Shape(tuple(words), stems, tuple(_repeats(words)), _runs(text, words), often, total)
 
 
 def _aimed(shape: _Shape, start: int, end: int, interests: frozenset[str]) -> bool:
     """A run of which at least LIST_SHARE (and 3 or more) are the user's interest words: a list aimed
     at them. Other runs stay in the view: cutting keywords tacked on at an edge cut the honest words
     next to them too, which moved the item (passages.py weighs words planted in one place)."""
-    hits = sum(stem(w.lstrip("#")) in interests for w in shape.words[start:end])
+    hits = sum(1 for s in shape.stems[start:end] if s in interests)
     return hits >= LIST_SHARE * (end - start) and hits >= 3
 
 
