@@ -15,6 +15,7 @@ from shieldrec.eval.methods import FIVE_LINE, FUSION, LEARNED, RANDOM, SUITE, Ev
 from shieldrec.ranking import Embedder
 from shieldrec.ranking.features import PRIOR
 from shieldrec.ranking.learned import TrainingList, train
+from shieldrec.settings import Settings
 
 HISTORY = 30  # the slices keep each history's latest events only: the protocol, at a test's cost
 
@@ -57,7 +58,11 @@ def test_suite_command_reports_every_method_and_history_band() -> None:
 
 
 def test_leave_one_dataset_out_on_a_small_slice(embedder: Embedder) -> None:
-    ctx = EvalContext(seed=0, _embedder=embedder)
+    # What is held out, and from what, is the point here; the passage check is measured in
+    # tests/ranking/test_passages.py and costs this slice four times the encoding.
+    settings = Settings()
+    settings.ranking.passage_check = False
+    ctx = EvalContext(seed=0, settings=settings, _embedder=embedder)
     # ml-latest-small's users tag from one movie to dozens: four users, their first cases only.
     train_users = {"movielens-100k": 16, "movielens-100k-plots": 10, "ml-latest-small-tags": 4, "book-crossing": 16}
     lists = {name: suite.dataset_lists(name, sliced(suite.cases(name, "train", n, seed=1)[:16]), ctx)

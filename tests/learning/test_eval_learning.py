@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import traceback
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,8 @@ def test_eval_learning_prints_curves_per_method_and_saves_the_plot(tmp_path: Pat
     png = tmp_path / "curves.png"
     out = CliRunner().invoke(cli, ["eval", "learning", "--dataset", "movielens-100k", "--users", "2",
                                    "--rounds", "2", "--json", "--plot", str(png)])
-    assert out.exit_code == 0, out.output
+    # A failure names its line: CliRunner keeps the exception, not its traceback, in the output.
+    assert out.exit_code == 0, out.output + "".join(traceback.format_exception(*out.exc_info))
     doc = json.loads(out.stdout)
     assert set(doc["curves"]) == set(L.METHODS)
     assert all(len(v) == 3 for v in doc["curves"].values())  # before any feedback, then after each round
