@@ -12,6 +12,7 @@ Tests and scripts build the app with parts they made already:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 import time
@@ -19,7 +20,9 @@ import webbrowser
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from textual import on
 from textual.app import App, SystemCommand
+from textual.message import Message
 from textual.screen import Screen
 
 from shieldrec.agent import threads
@@ -43,6 +46,7 @@ PROBE_ENV = "SHIELDREC_STARTUP_PROBE"
 PROBE_EXIT_ENV = "SHIELDREC_STARTUP_PROBE_EXIT"
 HEAVY_MODULES = ("torch", "sentence_transformers", "transformers", "llama_cpp")
 Opener = Callable[[str], Any]
+log = logging.getLogger(__name__)
 
 
 def _graphical() -> bool:
@@ -170,12 +174,26 @@ class ShieldRecApp(App[None]):
         self.status("open", "opening your profile", True)
         threads.start(self._open_profile, name, name="open-profile")
 
+    class _Handoff(Message):
+        """A call a background thread hands to the app's thread (`_ui`)."""
+
+        def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...]) -> None:
+            super().__init__()
+            self.fn, self.args = fn, args
+
     def _ui(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run `fn` on the app's thread, from a background one; nothing if the app has quit meanwhile."""
+        """Run `fn` on the app's thread, from a background one, without waiting for it: a
+        thread that waited (`call_from_thread`) on an app that was quitting waited forever,
+        and held whatever lock it had (the language model's, during a ranking) while it did.
+        Nothing happens if the app has quit meanwhile."""
+        self.post_message(self._Handoff(fn, args))
+
+    @on(_Handoff)
+    def _run_handoff(self, message: _Handoff) -> None:
         try:
-            self.call_from_thread(fn, *args)
-        except RuntimeError:
-            pass
+            message.fn(*message.args)
+        except Exception:  # noqa: BLE001 - a failed display update is logged, never the app's end
+            log.exception("updating the screen from a background thread failed")
 
     def _open_profile(self, name: str | None) -> None:
         try:
