@@ -143,13 +143,16 @@ async def test_blocking_a_platform_asks_with_the_count_and_cancel_changes_nothin
         await pilot.press("s")
         await pilot.pause()
         await press_button(pilot, "yes")
-        assert all("demo-books" not in c.card.item.platforms for c in view.cards())
+        # The block is a write: it may wait its turn for the store (a background update of what
+        # the profile learned), so the cards change when it is done, not after a fixed pause.
+        await wait_for(pilot, lambda: all("demo-books" not in c.card.item.platforms for c in view.cards()),
+                       timeout=30, what="the blocked platform's picks to leave the screen")
         # What is left: the 11 movies, 10 on screen, and the header says so.
         assert reply(view).startswith("10 of 11 picks from demo-books, demo-movies (3 removed by the shield; "
                                       "12 taken out by your feedback)")
         await pilot.press("ctrl+z")
-        await pilot.pause()
-        assert titles(view) == [t[0] for t in FIXED_TITLES[:10]]
+        await wait_for(pilot, lambda: titles(view) == [t[0] for t in FIXED_TITLES[:10]], timeout=30,
+                       what="the undo to bring the platform's picks back")
 
 
 async def test_an_answer_can_be_sorted_and_filtered_and_put_back(make_app: Callable[..., ShieldRecApp]) -> None:
