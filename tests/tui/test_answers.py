@@ -528,7 +528,10 @@ async def test_the_demo_platform_keeps_its_port_so_links_in_saved_conversations_
         [turn] = again.session.resume()  # type: ignore[union-attr]
         async with httpx.AsyncClient(timeout=60) as client:  # the server shares a busy CPU with the app
             assert (await client.get(again.resolve_link(turn.visible[0].item))).status_code == 200
-    with socket.socket() as taken:  # something else holds the port now
+    with socket.socket() as taken:  # something else listens on the port now
+        # The last app's served connections may linger in TIME_WAIT on this port: a listener
+        # may still bind it (as the demo platform's own server does), and then holds it.
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         taken.bind(("127.0.0.1", settings.tui.demo_port))
         taken.listen()
         moved = start()
