@@ -90,8 +90,19 @@ def fit(p: Pairs, n_features: int, frozen: Sequence[int] = (), start: np.ndarray
     if device == "cpu":
         # Matrices this small finish before a second BLAS thread has started; on a busy CPU its
         # spinning makes the fit several times slower.
-        with _blas().limit(limits=1, user_api="blas"):
-            return _adam(np, p.diff, p.prior, p.weight, mask, g0, steps, ridge)
+        # OpenBLAS's kernels can leave the CPU's "invalid" flag set from scratch memory they
+        # never use in the result (numpy issues 13173, 24067): numpy would warn of a NaN that is
+        # not there. Whether one is there is checked on the result instead.
+        with _blas().limit(limits=1, user_api="blas"), np.errstate(invalid="ignore"):
+            h = _adam(np, p.diff, p.prior, p.weight, mask, g0, steps, ridge)
+    else:
+        h = _fit_torch(p, mask, g0, steps, ridge, device)
+    # Weights that are not numbers would scramble every list they touch: no learned weights then.
+    return h if np.isfinite(h).all() else np.zeros(n_features, dtype=np.float32)
+
+
+def _fit_torch(p: Pairs, mask: np.ndarray, g0: np.ndarray | None, steps: int, ridge: float,
+               device: str) -> np.ndarray:
     import torch
 
     from shieldrec.devices import torch_device

@@ -51,3 +51,13 @@ def test_the_fit_learns_the_users_order_and_keeps_the_prior_where_feedback_is_si
     h = personal.fit(pairs, 3)
     assert h[0] > 0 > h[1] and h[2] == 0.0
     assert personal.order_agreement(pairs, h) > 0.9 > 0.5 == personal.order_agreement(pairs, None)
+
+
+def test_feedback_whose_features_are_not_numbers_teaches_nothing_instead_of_scrambling_lists() -> None:
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(40, 3)).astype(np.float32)
+    x[7, 1] = np.inf  # one damaged row (a stored vector cut short, an overflow) poisons every step of the fit
+    gains = np.where(x[:, 0] > 0, 1.0, -1.0).astype(np.float32)
+    pairs = personal.pairs([(x[i : i + 10], np.zeros(10, dtype=np.float32), gains[i : i + 10]) for i in range(0, 40, 10)])
+    h = personal.fit(pairs, 3)
+    assert np.array_equal(h, np.zeros(3, dtype=np.float32))
