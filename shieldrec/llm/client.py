@@ -265,7 +265,9 @@ class LlmClient:
         """Forget past failures: a client that gave up may start again (a user's retry)."""
         with self._state_lock:
             self._failures, self._not_before = 0, 0.0
-        if not self._closed:
+        # A worker that is running stays "ready" with its name: the app reloads the model through
+        # here, and an "idle" status would blank the status line's label until the next restart.
+        if not self._closed and self.pid is None:
             self._set(LlmStatus("idle"))
 
     # -- the calls ------------------------------------------------------------------------

@@ -39,7 +39,9 @@ async def test_the_app_carries_on_when_the_model_dies_and_brings_it_back(  # noq
         session.shown = session.refine_top = 4  # the model re-ranks 4 cards, not 20: the same path, cheaper
         client = session.scorers[0].llm
         first = client.pid
-        assert first is not None and "LLM: Gemma 3 270m" in screen_text(app)
+        assert first is not None
+        # The status line is told by the loading thread through the app's message queue: a moment later.
+        await wait_for(pilot, lambda: "LLM: Gemma 3 270m" in screen_text(app), what="the model named on screen")
 
         async def ask(text: str) -> TurnView:
             before = len(session.turns)

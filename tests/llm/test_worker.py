@@ -94,6 +94,16 @@ def test_a_hung_worker_is_killed_and_replaced(bundled_gguf: Path) -> None:
     client.close()
 
 
+def test_a_retry_while_the_worker_runs_keeps_it_and_its_name(bundled_gguf: Path) -> None:
+    client = _client(bundled_gguf).start()
+    pid, ready = client.pid, client.status
+    assert ready.state == "ready" and ready.message.startswith("LLM: ")
+    client.reset()  # what loading the model again in the app does first
+    assert client.start().pid == pid  # the same process: nothing restarted
+    assert client.status.state == "ready" and client.status.message == ready.message  # the label stays
+    client.close()
+
+
 def test_three_crashes_in_a_row_leave_the_model_off(chat_gguf: Path, when_busy) -> None:  # noqa: ANN001
     client = _client(chat_gguf, max_failures=3)
     long_request = [{"role": "user", "content": "Write a long story about the sea. " * 20}]

@@ -530,7 +530,8 @@ async def test_the_language_model_loads_in_a_worker_and_joins_the_ranking(
     async with app.run_test(size=SIZE, notifications=True) as pilot:
         await ready(pilot)
         await wait_for(pilot, lambda: bool(app.session.scorers), what="the language model")  # type: ignore[union-attr]
-        assert "LLM:" in await shown(pilot)  # the status line says which model is in use
+        # the status line says which model is in use (told by the loading thread, a moment later)
+        await wait_for(pilot, lambda: "LLM:" in screen_text(app), what="the model named on screen")
         view = await ask(pilot, "a gentle story about robots")
         # The answer is on screen at once; the model's re-ranking replaces it when done.
         assert not view.turn.refined and all("llm" not in c.card.components for c in view.visible_cards())
