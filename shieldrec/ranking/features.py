@@ -261,7 +261,9 @@ def compute(x: Inputs) -> np.ndarray:
     out = np.zeros((n, len(FEATURES)), dtype=np.float32)
     if not n:
         return out
-    cands = x.cands
+    # A damaged vector (a cache entry cut short, an overflow) says nothing about its item: a zero vector,
+    # close to nothing, rather than NaNs that would reach every item through the list's sums.
+    cands = np.nan_to_num(x.cands, nan=0.0, posinf=0.0, neginf=0.0)
     toward = CandidateVectors(cands, x.views).toward
     col = INDEX
 
@@ -325,6 +327,9 @@ def compute(x: Inputs) -> np.ndarray:
             out[:, col["hubness"]] = (gram.sum(axis=1) - np.diag(gram)) / (n - 1)
     lengths = np.asarray([math.log1p(min(len(it.text), TEXT_FULL)) for it in x.items], dtype=np.float32)
     out[:, col["text_length"]] = lengths / math.log1p(TEXT_FULL)
+    # The same for any other input that is not a number (a history vector, a view): no signal, rather
+    # than a NaN that puts an item anywhere in the order and, once centred, blanks its column for all.
+    np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
     centred = list(CENTRED)
     out[:, centred] -= out[:, centred].mean(axis=0)
     return out

@@ -188,3 +188,28 @@ def test_the_batch_command_ranks_as_the_pipeline_does(embedder: Embedder) -> Non
     assert run("--ranker", "fusion") == [r.item.item_id for r in fused.ranking]
     res = CliRunner().invoke(cli, ["rerank", "--popularity", "2"], input=line + "\n")
     assert res.exit_code == 2 and "2.0 is not in the range 0.0<=x<=1.0" in res.output
+
+
+def test_a_damaged_vector_gives_its_item_no_signal_and_leaves_the_others_features_as_they_were() -> None:
+    from shieldrec.items import Item
+    from shieldrec.ranking import features as F
+
+    rng = np.random.default_rng(3)
+
+    def unit(n: int) -> np.ndarray:
+        v = rng.normal(size=(n, 8)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    items = [Item(item_id=str(i), title=f"film {i}", text="a story " * (i + 1)) for i in range(5)]
+    cands, liked = unit(5), unit(3)
+    clean = F.compute(F.Inputs(items=items, cands=cands.copy(), liked=liked))
+    damaged = cands.copy()
+    damaged[2] = np.nan  # a cache entry cut short
+    x = F.compute(F.Inputs(items=items, cands=damaged, liked=liked))
+    assert np.isfinite(x).all()
+    liked_max = F.INDEX["liked_max"]  # centred over the list: compare differences between items
+    others = [0, 1, 3, 4]
+    assert np.allclose(np.diff(x[others, liked_max]), np.diff(clean[others, liked_max]), atol=1e-6)
+    # the damaged item sits at "no similarity" (0 before centring), not wherever a NaN would put it:
+    # each other item stands above it by exactly its own closeness to a liked item
+    assert np.allclose(x[others, liked_max] - x[2, liked_max], (cands @ liked.T).max(axis=1)[others], atol=1e-5)
