@@ -69,9 +69,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         folder = Path(str(item.path)).relative_to(TESTS).parts[0]
         if folder in SLOW_FOLDERS or SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)
-    # The slow folders first (each file keeps its order): with `-n 2 --dist loadfile` the workers take
-    # files in this order, and the long ones started first do not leave one worker alone at the end.
-    items.sort(key=lambda item: Path(str(item.path)).relative_to(TESTS).parts[0] not in SLOW_FOLDERS)
+    # Slow tests first, the app's and the language model's (the longest files) before them; each file keeps
+    # its order. With `-n 2 --dist loadfile` the workers take files in this order, and the long ones started
+    # first do not leave one worker alone at the end.
+    items.sort(key=lambda item: (item.get_closest_marker("slow") is None,
+                                 Path(str(item.path)).relative_to(TESTS).parts[0] not in ("tui", "llm")))
 
 @pytest.fixture(autouse=True)
 def shieldrec_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
