@@ -28,8 +28,9 @@ import numpy as np  # noqa: E402
 
 from shieldrec.eval import attacks as A  # noqa: E402
 from shieldrec.llm.client import LlmClient  # noqa: E402
-from shieldrec.llm.models import describe_spec, resolve  # noqa: E402
+from shieldrec.llm.registry import get_llm  # noqa: E402
 from shieldrec.ranking import Embedder  # noqa: E402
+from shieldrec.settings import LlmSettings  # noqa: E402
 
 PROFILE = Path(__file__).resolve().parent.parent / "profiles" / "maya.toml"
 MAX_TOKENS = 320
@@ -75,8 +76,7 @@ def main() -> None:
 
     sc = A.scenario(PROFILE)
     attacks = A.adaptive_attacks(sc, Embedder(device="cpu"), kinds=("substituted throughout",) * args.attacks)
-    info = describe_spec(args.model)
-    llm = LlmClient(resolve(args.model), info, n_ctx=1024, device="cpu", timeout=300.0).start()
+    llm = get_llm(LlmSettings(model=args.model, device="cpu", n_ctx=1024, timeout_s=300.0))
     try:
         prefix = llm.tokenize("Plot summary:\n", bos=True)
         planted, scored, spent = [], 0, 0.0
@@ -102,7 +102,7 @@ def main() -> None:
     p, h = np.asarray(planted), np.asarray(honest)
     cut = float(np.percentile(h, 95))
     ta, th = np.asarray(attacked_top), np.asarray(honest_top)
-    print(f"model: {info.name} ({args.model})")
+    print(f"model: {llm.info.name} ({args.model})")
     print(f"planted words ({p.size} in {len(attacks)} attacked plots): median {np.median(p):.1f} nats, "
           f"range {p.min():.1f}-{p.max():.1f}")
     print(f"honest plots' words ({h.size} in {args.honest} plots): median {np.median(h):.1f}, "

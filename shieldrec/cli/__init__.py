@@ -70,7 +70,7 @@ def cli(ctx: click.Context, profile_name: str | None) -> None:
     # numpy reports a NaN in a matrix product from the CPU's "invalid" flag, which OpenBLAS's kernels can
     # leave set from scratch memory the result never uses (numpy issues 13173, 24067): seen in this project's
     # ranking only under load, with finite results. Not worth a line on the user's terminal; scores that are
-    # not numbers are caught where they are combined (ranking/fusion.py, learning/personal.py).
+    # not numbers are caught where they arise (ranking/features.py, ranking/fusion.py, learning/personal.py).
     warnings.filterwarnings("ignore", message="invalid value encountered in matmul", category=RuntimeWarning)
     if ctx.invoked_subcommand is None:
         from shieldrec.cli.misc import run_tui

@@ -90,9 +90,8 @@ def fit(p: Pairs, n_features: int, frozen: Sequence[int] = (), start: np.ndarray
     if device == "cpu":
         # Matrices this small finish before a second BLAS thread has started; on a busy CPU its
         # spinning makes the fit several times slower.
-        # OpenBLAS's kernels can leave the CPU's "invalid" flag set from scratch memory they
-        # never use in the result (numpy issues 13173, 24067): numpy would warn of a NaN that is
-        # not there. Whether one is there is checked on the result instead.
+        # A damaged feature makes the steps' arithmetic invalid (numpy would warn at each); the result
+        # is checked below instead, once.
         with _blas().limit(limits=1, user_api="blas"), np.errstate(invalid="ignore"):
             h = _adam(np, p.diff, p.prior, p.weight, mask, g0, steps, ridge)
     else:

@@ -190,7 +190,7 @@ def test_the_batch_command_ranks_as_the_pipeline_does(embedder: Embedder) -> Non
     assert res.exit_code == 2 and "2.0 is not in the range 0.0<=x<=1.0" in res.output
 
 
-def test_a_damaged_vector_gives_its_item_no_signal_and_leaves_the_others_features_as_they_were() -> None:
+def test_a_damaged_vector_gives_its_item_no_signal_instead_of_features_that_are_not_numbers() -> None:
     from shieldrec.items import Item
     from shieldrec.ranking import features as F
 

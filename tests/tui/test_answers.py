@@ -529,8 +529,8 @@ async def test_the_demo_platform_keeps_its_port_so_links_in_saved_conversations_
         async with httpx.AsyncClient(timeout=60) as client:  # the server shares a busy CPU with the app
             assert (await client.get(again.resolve_link(turn.visible[0].item))).status_code == 200
     with socket.socket() as taken:  # something else listens on the port now
-        # The last app's served connections may linger in TIME_WAIT on this port: a listener
-        # may still bind it (as the demo platform's own server does), and then holds it.
+        # A kept-alive connection the last app's server accepted may still be open on this port:
+        # only a socket with SO_REUSEADDR (as the demo platform's own server has) can bind it then.
         taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         taken.bind(("127.0.0.1", settings.tui.demo_port))
         taken.listen()
