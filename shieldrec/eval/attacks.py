@@ -178,12 +178,15 @@ def profile_vector(sc: Scenario, embedder: Embedder) -> np.ndarray:
     return v / np.linalg.norm(v)
 
 
-def vocabulary(sc: Scenario, embedder: Embedder, target: np.ndarray, size: int) -> list[str]:
-    """The `size` words, of the on-topic films' plots and the profile, closest to the profile alone."""
+def vocabulary(sc: Scenario, embedder: Embedder, target: np.ndarray, size: int,
+               allowed: Callable[[str], bool] | None = None) -> list[str]:
+    """The `size` words, of the on-topic films' plots and the profile, closest to the profile alone
+    (among those `allowed`: an attacker who knows which words a defence leaves out avoids them)."""
     texts = [c.text for c in sc.candidates] + [sc.instruction] + [p.value for p in sc.preferences]
     words = sorted({w.lower() for t in texts for w in _WORD.findall(t)} - FUNCTION_WORDS)
     sims = embedder.encode(words) @ target
-    return [words[i] for i in np.argsort(-sims)[:size]]
+    ranked = [words[i] for i in np.argsort(-sims)]
+    return [w for w in ranked if allowed is None or allowed(w)][:size]
 
 
 def _greedy(score: Callable[[list[str]], np.ndarray], start: Sequence[str], moves: Callable[[list[str]], list[list[str]]],
@@ -198,14 +201,14 @@ def _greedy(score: Callable[[list[str]], np.ndarray], start: Sequence[str], move
 
 
 def adaptive_attacks(sc: Scenario, embedder: Embedder, *, vocab_size: int = 40, steps: int = 6,
-                     kinds: Sequence[str] = ADAPTIVE) -> list[Attack]:
+                     kinds: Sequence[str] = ADAPTIVE, allowed: Callable[[str], bool] | None = None) -> list[Attack]:
     """Six attacks, each optimised for its target: words appended one at a time, each the one that
     raises the item's embedding similarity to the profile most; the same words as a sentence;
     words of the description replaced one at a time by the word that raises it most, among its
     first content words ("substituted words") or among words spread evenly through it
-    ("substituted throughout", family "adaptive, spread out")."""
+    ("substituted throughout", family "adaptive, spread out"). `allowed`: as for `vocabulary`."""
     goal = profile_vector(sc, embedder)
-    vocab = vocabulary(sc, embedder, goal, vocab_size)
+    vocab = vocabulary(sc, embedder, goal, vocab_size, allowed)
     out = []
     for n, how in enumerate(kinds):
         target = sc.targets[n % len(sc.targets)]

@@ -77,3 +77,18 @@ def test_chosen_words_spread_through_the_description_buy_nothing(scenario: A.Sce
     attacks = A.adaptive_attacks(scenario, embedder, vocab_size=12, steps=6, kinds=A.SPREAD)
     outcomes = A.run(scenario, attacks, make_pipeline().rank)
     assert not [o for o in outcomes if o.gained]
+
+
+def test_an_attacker_who_knows_a_defences_word_list_builds_from_the_words_outside_it(scenario: A.Scenario,
+                                                                                   embedder: Embedder) -> None:
+    # scripts/word_mask_check.py measures a defence against this attacker (SECURITY.md, known limits).
+    goal = A.profile_vector(scenario, embedder)
+    full = A.vocabulary(scenario, embedder, goal, 12)
+    banned = set(full[:6])
+    vocab = A.vocabulary(scenario, embedder, goal, 12, allowed=lambda w: w not in banned)
+    assert len(vocab) == 12 and not banned & set(vocab) and vocab[:6] == full[6:]
+    [attack] = A.adaptive_attacks(scenario, embedder, vocab_size=12, steps=6, kinds=A.SPREAD[:1],
+                                  allowed=lambda w: w not in banned)
+    planted = attack.how.split(": ", 1)[1].split()
+    assert len(planted) == 6 and not banned & set(planted)
+    assert set(attack.item.text.lower().split()) - set(attack.target.text.lower().split()) <= set(vocab)
