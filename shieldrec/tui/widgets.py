@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.table import Table
 from rich.text import Text
@@ -21,6 +21,7 @@ from shieldrec.tui.safe import plain
 if TYPE_CHECKING:
     from shieldrec.agent import Card, Turn
 
+W = TypeVar("W", bound=Widget)
 BAR_CELLS = 10
 # How a ranking label reads on a card: what it is, and what the shield did about it.
 LABELS = {
@@ -34,6 +35,13 @@ LABELS = {
 MARKS = {"liked": "♥ liked", "consumed": "✓ finished"}
 LATER_MARK = "◷ for later"
 DISPUTED = "✗ you said this reason is wrong"
+
+
+def part(widget: Widget, selector: str, kind: type[W]) -> W | None:
+    """One of `widget`'s parts, or None once it is being taken off the screen: a new conversation
+    or a deleted profile clears the transcript whenever the user asks, also while an answer is
+    still putting its cards up, and the parts of a widget on its way out go first."""
+    return next(iter(widget.query(selector).results(kind)), None)
 
 
 def score_bar(fraction: float, cells: int = BAR_CELLS) -> str:
@@ -122,8 +130,11 @@ class ResultCard(Widget, can_focus=True):
 
     def refresh_card(self) -> None:
         self.set_class(self.compact and not self.expanded, "-compact")
-        self.query_one(".rank", Static).update(Text(f"{self.position:>2}", style="bold"))
-        self.query_one(".body", Static).update(self.render_card())
+        rank, body = part(self, ".rank", Static), part(self, ".body", Static)
+        if rank is None or body is None:
+            return
+        rank.update(Text(f"{self.position:>2}", style="bold"))
+        body.update(self.render_card())
 
     def render_card(self) -> Text:
         c, item = self.card, self.card.item
@@ -340,18 +351,24 @@ class TurnView(Vertical):
         await self.sync()
 
     def cards(self) -> list[ResultCard]:
-        return list(self.query_one(".cards", Vertical).query_children(ResultCard))
+        box = part(self, ".cards", Vertical)
+        return list(box.query_children(ResultCard)) if box is not None else []
 
     async def sync(self) -> None:
         """Show the turn as it is now: hidden cards go and the next ones come up, positions close
-        up, the counts follow. Cards still shown keep their widget (and the focus)."""
-        box = self.query_one(".cards", Vertical)
+        up, the counts follow. Cards still shown keep their widget (and the focus). A view taken
+        off the screen meanwhile stops here."""
+        box = part(self, ".cards", Vertical)
+        if box is None:
+            return
         wanted = self.turn.visible
         ids = {c.item.item_id for c in wanted}
         current = {w.item_id: w for w in self.cards()}
         gone = [w for item_id, w in current.items() if item_id not in ids]
         if gone:
             await box.remove_children(gone)
+            if not box.is_attached:
+                return
         span = self.span
         for pos, card in enumerate(wanted):
             widget = current.get(card.item.item_id)
@@ -360,6 +377,8 @@ class TurnView(Vertical):
                 self._dress(widget, card, pos)
                 children = list(box.children)
                 await box.mount(widget, before=children[pos] if pos < len(children) else None)
+                if not box.is_attached:
+                    return
                 continue
             children = list(box.children)
             if children.index(widget) != pos:
@@ -367,9 +386,12 @@ class TurnView(Vertical):
             widget.card, widget.turn, widget.span = card, self.turn, span
             self._dress(widget, card, pos)
             widget.refresh_card()
-        self.query_one(".agent", Static).update(self.reply())
-        self.query_one(RemovedButton).sync()
-        self.query_one(MoreButton).sync()
+        for agent in self.query(".agent").results(Static):
+            agent.update(self.reply())
+        for removed in self.query(RemovedButton):
+            removed.sync()
+        for more in self.query(MoreButton):
+            more.sync()
 
     def _dress(self, widget: ResultCard, card: Card, pos: int) -> None:
         widget.position = pos + 1

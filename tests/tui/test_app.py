@@ -575,3 +575,36 @@ async def test_a_missing_model_file_is_a_notice_and_ranking_goes_on(make_app: Ca
         assert "gone.gguf" in await toasts(pilot)
         view = await ask(pilot, "space adventure")
         assert view.visible_cards() and not app.session.has_language_model  # type: ignore[union-attr]
+
+
+async def test_an_answer_taken_off_the_screen_while_its_cards_go_up_leaves_the_app_running(
+        make_app: Callable[..., ShieldRecApp], store: Store, maya: Profile) -> None:
+    # A new conversation (Ctrl+N) or a deleted profile clears the transcript whenever the user
+    # asks for it, also while an answer that has just arrived is still putting its cards up.
+    import asyncio
+
+    from .conftest import fixed_turn
+
+    app = make_app(store=store)
+    async with app.run_test(size=SIZE) as pilot:
+        await ready(pilot)
+        turn = fixed_turn()
+        view = TurnView(turn)
+        transcript = app.chat.query_one("#transcript")
+        mounting = transcript.mount(view)  # not awaited: the view puts its cards up meanwhile
+
+        def cards_so_far() -> int:
+            boxes = view.query(".cards")
+            return len(boxes.first().children) if boxes else 0
+
+        for _ in range(2000):
+            if cards_so_far():
+                break
+            await asyncio.sleep(0)
+        assert 0 < cards_so_far() < len(turn.visible)  # caught half-way
+        await view.remove()
+        await mounting
+        await pilot.pause(0.2)
+        assert app.is_running and not app.chat.views
+        await pilot.press("ctrl+n")  # and the chat still answers keys
+        assert app.is_running
