@@ -386,7 +386,8 @@ class TurnView(Vertical):
             widget.card, widget.turn, widget.span = card, self.turn, span
             self._dress(widget, card, pos)
             widget.refresh_card()
-        for agent in self.query(".agent").results(Static):
+        agent = part(self, ".agent", Static)
+        if agent is not None:
             agent.update(self.reply())
         for removed in self.query(RemovedButton):
             removed.sync()

@@ -3,6 +3,7 @@ embedding model: chat, feedback keys, the profile, platforms, audit and settings
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from shieldrec.tui.screens.help import Help
 from shieldrec.tui.screens.modals import Confirm, Prompt, Removed
 from shieldrec.tui.widgets import RemovedButton, ResultCard, TurnView
 
-from .conftest import screen_text, settle, wait_for
+from .conftest import fixed_turn, screen_text, settle, wait_for
 
 SIZE = (100, 32)
 
@@ -581,10 +582,6 @@ async def test_an_answer_taken_off_the_screen_while_its_cards_go_up_leaves_the_a
         make_app: Callable[..., ShieldRecApp], store: Store, maya: Profile) -> None:
     # A new conversation (Ctrl+N) or a deleted profile clears the transcript whenever the user
     # asks for it, also while an answer that has just arrived is still putting its cards up.
-    import asyncio
-
-    from .conftest import fixed_turn
-
     app = make_app(store=store)
     async with app.run_test(size=SIZE) as pilot:
         await ready(pilot)
@@ -592,16 +589,11 @@ async def test_an_answer_taken_off_the_screen_while_its_cards_go_up_leaves_the_a
         view = TurnView(turn)
         transcript = app.chat.query_one("#transcript")
         mounting = transcript.mount(view)  # not awaited: the view puts its cards up meanwhile
-
-        def cards_so_far() -> int:
-            boxes = view.query(".cards")
-            return len(boxes.first().children) if boxes else 0
-
         for _ in range(2000):
-            if cards_so_far():
+            if view.cards():
                 break
             await asyncio.sleep(0)
-        assert 0 < cards_so_far() < len(turn.visible)  # caught half-way
+        assert 0 < len(view.cards()) < len(turn.visible)  # caught half-way
         await view.remove()
         await mounting
         await pilot.pause(0.2)
