@@ -8,11 +8,11 @@ given since has taken out.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from shieldrec.agent.kinds import KINDS, item_kind
 from shieldrec.agent.turn import Card, Turn
 from shieldrec.intent import Intent
 from shieldrec.items import HistoryEvent, Item, Preference
@@ -21,56 +21,8 @@ if TYPE_CHECKING:
     from shieldrec.ranking.types import Check
 
 NOT_NOW_DAYS = 7.0
-_KIND_KEYS = ("item_type", "kind", "type", "media_type", "section", "format")
-_KINDS = {
-    "movie": "movie", "movies": "movie", "film": "movie", "films": "movie", "feature": "movie",
-    "book": "book", "books": "book", "novel": "book", "novels": "book", "ebook": "book", "audiobook": "book",
-    "podcast": "podcast", "podcasts": "podcast", "episode": "podcast",
-    "show": "show", "shows": "show", "tv": "show", "series": "show",
-    "article": "article", "articles": "article", "news": "article", "post": "article",
-    "video": "video", "videos": "video", "music": "music", "song": "music", "album": "music", "track": "music",
-}
 _PLURAL = {"movie": "movies", "book": "books", "podcast": "podcasts", "show": "shows", "article": "articles",
            "video": "videos", "music": "music"}
-
-
-# Fields only one kind of thing carries (a book feed's ISBN, a film's running time).
-_FIELD_KINDS = (
-    (("isbn", "isbn13", "num_pages", "pages", "page_count", "book_id", "author_name", "publisher"), "book"),
-    (("imdb_id", "tmdb_id", "director", "directors", "runtime_minutes", "mpaa"), "movie"),
-    (("itunes_episode", "itunes_duration", "podcast"), "podcast"),
-)
-_KIND_WORD = re.compile(r"[^\W\d_]+")
-
-
-def _kind_in(text: str) -> str:
-    found = {_KINDS[w] for w in _KIND_WORD.findall(text.lower()) if w in _KINDS and w not in ("series", "show")}
-    return found.pop() if len(found) == 1 else ""
-
-
-def item_kind(item: Item) -> str:
-    """What kind of thing this is ("movie", "book", ...) as its metadata says, or "" when nothing does.
-
-    In order: a field naming the kind; fields only one kind carries; an enclosure's media type;
-    a tag naming a kind ("Novels"); the feed's own title ("Book Club Picks")."""
-    meta = item.meta or {}
-    for key in _KIND_KEYS:
-        value = meta.get(key)
-        if isinstance(value, str) and value.strip().lower() in _KINDS:
-            return _KINDS[value.strip().lower()]
-    for keys, kind in _FIELD_KINDS:
-        if any(meta.get(k) not in (None, "", [], {}) for k in keys):
-            return kind
-    media = meta.get("enclosure_type")
-    if isinstance(media, str) and media.lower().startswith(("audio/", "video/")):
-        return "podcast" if media.lower().startswith("audio/") else "video"
-    tags = meta.get("tags") or meta.get("categories")
-    if isinstance(tags, list):
-        kind = _kind_in(" ".join(t for t in tags if isinstance(t, str)))
-        if kind:
-            return kind
-    feed = meta.get("feed")
-    return _kind_in(feed) if isinstance(feed, str) else ""
 
 
 def _ago(seconds: float) -> str:
@@ -93,7 +45,7 @@ def prefilter(
     now = time.time() if now is None else now
     put_off = {ev.item.item_id: ev.at for ev in history
                if ev.event == "not_now" and now - ev.at < NOT_NOW_DAYS * 86400}
-    wanted_kind = _KINDS.get(intent.item_type.lower(), intent.item_type.lower()) if intent.item_type else ""
+    wanted_kind = KINDS.get(intent.item_type.lower(), intent.item_type.lower()) if intent.item_type else ""
     from shieldrec.ranking.types import Check  # the ranking's account of constraints, loaded with it
 
     plural = _PLURAL.get(wanted_kind, wanted_kind)

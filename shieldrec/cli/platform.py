@@ -19,7 +19,7 @@ from shieldrec.cli.common import (
     show_format_option,
     wants_json,
 )
-from shieldrec.errors import InvalidInput
+from shieldrec.errors import InvalidInput, ShieldRecError
 from shieldrec.sanitize import clean_text
 
 def _parse_sets(adapter_cls: Any, pairs: tuple[str, ...]) -> dict[str, Any]:
@@ -62,18 +62,42 @@ def adapters_(fmt: str) -> None:
         click.echo("(* required; see `--format json` for types, defaults and help)")
 
 
+@platform.command("presets")
+@list_format_option
+def presets_(fmt: str) -> None:
+    """List the presets: public platforms ready to add with `platform add NAME --preset P`."""
+    from shieldrec.platforms.presets import discover as discover_presets
+
+    found, problems = discover_presets()
+    rows = []
+    for preset in sorted(found.values(), key=lambda p: p.name):
+        row = preset.describe()
+        if fmt == "table":
+            row = {"preset": preset.name, "what": f"{preset.title}: {preset.summary}", "sends": preset.sends,
+                   "key": preset.key, "lists": ", ".join(preset.lists) + (", search" if preset.search else "")}
+        rows.append(row)
+    rows += [{"preset": name, "what": f"failed to load: {why}", "sends": "", "key": "", "lists": ""}
+             for name, why in problems.items()]
+    emit(rows, fmt, ["preset", "what", "sends", "key", "lists"], "no presets")
+    if fmt == "table":
+        click.echo("Add one: shieldrec platform add NAME --preset P [--set base_url=URL] [--set list=...]")
+
+
 @platform.command("add")
 @click.argument("name")
-@click.option("--adapter", "-a", "adapter_name", required=True, help="Adapter kind (see `platform adapters`).")
+@click.option("--adapter", "-a", "adapter_name", default=None, help="Adapter kind (see `platform adapters`).")
+@click.option("--preset", "preset_name", default=None, help="A ready-made platform (see `platform presets`).")
 @click.option("--set", "-s", "pairs", multiple=True, metavar="KEY=VALUE", help="A setting; repeat as needed.")
 @click.option("--disabled", is_flag=True, help="Add it switched off.")
 @click.option("--replace", is_flag=True, help="Overwrite a platform of the same name.")
 @profile_option
-def add(name: str, adapter_name: str, pairs: tuple[str, ...], disabled: bool, replace: bool,
-        profile_name: str | None) -> None:
-    """Add a platform to a profile. Tokens go in with `platform login`, never here."""
+def add(name: str, adapter_name: str | None, preset_name: str | None, pairs: tuple[str, ...], disabled: bool,
+        replace: bool, profile_name: str | None) -> None:
+    """Add a platform to a profile, from an adapter or a preset. Tokens go in with `platform login`,
+    never here."""
     from shieldrec.platforms.egress import Egress
-    from shieldrec.platforms.registry import available_adapters
+    from shieldrec.platforms.presets import PREFIX, available_presets
+    from shieldrec.platforms.registry import adapter_class, available_adapters
     from shieldrec.store.platform_configs import PlatformConfig, PlatformNotFound
 
     store = open_store()
@@ -82,11 +106,21 @@ def add(name: str, adapter_name: str, pairs: tuple[str, ...], disabled: bool, re
         name = clean_text(name, 64)
         if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
             raise InvalidInput("a platform name uses letters, digits, '-', '_' or '.'")
-        adapters = available_adapters()
-        cls = adapters.get(adapter_name)
+        if (adapter_name is None) == (preset_name is None):
+            raise InvalidInput("give --adapter (see `platform adapters`) or --preset (see `platform presets`)")
+        if preset_name is not None:
+            if preset_name.removeprefix(PREFIX) not in available_presets():
+                raise InvalidInput(f"unknown preset {preset_name!r} (known: {', '.join(sorted(available_presets()))})")
+            adapter_name = PREFIX + preset_name.removeprefix(PREFIX)
+        assert adapter_name is not None
+        cls = adapter_class(adapter_name)
         if cls is None:
+            adapters = available_adapters()
             raise InvalidInput(f"unknown adapter {adapter_name!r} (known: {', '.join(sorted(adapters))})")
         settings = _parse_sets(cls, pairs)
+        prepare = getattr(cls, "prepare_settings", None)
+        if prepare is not None:
+            settings = prepare(settings)  # e.g. an OPML file read into the feeds it lists
         if adapter_name == "file" and "path" in settings:
             settings["path"] = str(Path(settings["path"]).expanduser().resolve())
         cls(name, settings, Egress(store, prof.id))  # validates the settings; nothing is sent
@@ -218,11 +252,50 @@ def test(name: str, query: str, limit: int, timeout: float, fmt: str, as_json: b
         raise click.ClickException(result.errors[name])
 
 
+def _what_each_platform_hears(profile_name: str | None, planned: Any) -> list[dict[str, Any]]:
+    """Per enabled platform of the profile: whether the planned words go to it. Nothing is sent."""
+    from shieldrec.platforms.egress import Egress
+    from shieldrec.platforms.registry import build_adapter
+    from shieldrec.platforms.rss import RssAdapter
+
+    from shieldrec.paths import get_paths
+
+    if not get_paths().database.exists():
+        return []  # no profile yet (and `plan` creates nothing)
+    try:
+        store = open_store()
+        prof = resolve_profile(store, profile_name)
+        configs = [c for c in store.platforms.list(prof.id) if c.enabled]
+    except (click.ClickException, ShieldRecError):
+        return []  # no profile yet: the query alone is the answer
+    out = []
+    for cfg in configs:
+        try:
+            adapter = build_adapter(cfg, Egress(store, prof.id))
+        except ShieldRecError as exc:
+            out.append({"platform": cfg.name, "adapter": cfg.adapter, "words": False, "note": str(exc)})
+            continue
+        from_list = getattr(adapter, "takes_query", None) is False
+        local = isinstance(adapter, RssAdapter) or cfg.adapter == "file"
+        words = bool(planned.text) and not from_list and not local
+        if words:
+            note = f"sends {planned.text!r}"
+        elif from_list:
+            note = "sends nothing of your words: its list is fetched and re-ranked here"
+        elif local:
+            note = "sends nothing of your words: read whole and matched here"
+        else:
+            note = "sends no words (none of yours are public)"
+        out.append({"platform": cfg.name, "adapter": cfg.adapter, "words": words, "note": note})
+    return out
+
+
 @platform.command("plan")
 @click.argument("instruction")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 100), help="Items to ask for.")
 @click.option("--json", "as_json", is_flag=True, help="Print the query as JSON.")
-def plan(instruction: str, limit: int, as_json: bool) -> None:
+@profile_option
+def plan(instruction: str, limit: int, as_json: bool, profile_name: str | None) -> None:
     """Show what a search for INSTRUCTION would send to every platform. Nothing is sent.
 
     Only words known to be public leave the machine: common words of a language ShieldRec
@@ -235,11 +308,17 @@ def plan(instruction: str, limit: int, as_json: bool) -> None:
     from shieldrec.platforms.planning import plan_query
 
     planned = plan_query(instruction, None, limit)
+    platforms = _what_each_platform_hears(profile_name, planned)
     if as_json:
-        click.echo(json.dumps(dataclasses.asdict(planned), ensure_ascii=False))
+        doc = dataclasses.asdict(planned)
+        if platforms:
+            doc["platforms"] = platforms
+        click.echo(json.dumps(doc, ensure_ascii=False))
         return
     click.echo(f"sent: {planned.text!r}" + (f"  kind: {planned.kind}" if planned.kind else "") + f"  limit: {limit}")
     click.echo("nothing else about you is sent")
+    for row in platforms:
+        click.echo(f"  {clean_text(row['platform'], 64)} ({row['adapter']}): {row['note']}")
 
 
 @platform.command("review")

@@ -35,6 +35,8 @@ BM25 = "bm25"
 FIVE_LINE = "embedding baseline"
 FUSION = "hand-set fusion"
 LEARNED = "learned ranker"
+DEFAULT = "default ranker"  # whatever the settings' ranker is: the one a new user gets
+BASELINE = "five-line baseline"  # shieldrec/eval/baseline.py: title (+ text) only, no metadata
 BASELINES = (RANDOM, POPULARITY, GIVEN_ORDER, EMBEDDING, BM25, FIVE_LINE)
 LEGACY = (PIPELINE, RANDOM, POPULARITY, GIVEN_ORDER, EMBEDDING)  # what `shieldrec eval` runs by default
 SUITE = (RANDOM, POPULARITY, BM25, FIVE_LINE, FUSION, LEARNED)  # what `shieldrec eval suite` runs
@@ -209,4 +211,12 @@ METHODS: dict[str, Callable[[EvalContext], Method]] = {
     FIVE_LINE: five_line,
     FUSION: lambda ctx: pipeline(ctx, ranker="fusion"),
     LEARNED: lambda ctx: pipeline(ctx, ranker="learned"),
+    DEFAULT: lambda ctx: pipeline(ctx),
+    BASELINE: lambda ctx: _baseline(ctx),
 }
+
+
+def _baseline(ctx: EvalContext) -> Method:
+    from shieldrec.eval.baseline import method
+
+    return method(ctx)

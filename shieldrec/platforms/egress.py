@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 import httpx
 
 from shieldrec.errors import PlatformError
-from shieldrec.platforms import credentials
+from shieldrec.platforms import credentials, http_cache
 from shieldrec.sanitize import clean_text
 from shieldrec.store import Store
 from shieldrec.store.platform_configs import credential_in_url, token_in_url_message
@@ -32,6 +32,17 @@ from shieldrec.store.platform_configs import credential_in_url, token_in_url_mes
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 RETRY_AFTER_MAX = 10.0
+
+
+def user_agent() -> str:
+    """Who is asking, as platforms want it said (Reddit and Wikimedia refuse anonymous clients)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        number = version("shieldrec")
+    except PackageNotFoundError:
+        number = "dev"
+    return f"ShieldRec/{number} (user-side recommender agent)"
 
 
 @dataclass(frozen=True)
@@ -42,14 +53,16 @@ class Limits:
     max_redirects: int = 3
     retries: int = 2
     backoff: float = 0.5  # seconds before the first retry; doubled for each one after
+    cache_for: float = 0.0  # seconds an answer stays fresh when the platform says nothing; 0: not cached
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Limits:
         base = cls()
         picked = {k: settings[k] for k in cls.__dataclass_fields__ if settings.get(k) is not None}
         limits = cls(**{**{k: getattr(base, k) for k in cls.__dataclass_fields__}, **picked})
-        if limits.max_bytes < 1 or limits.max_redirects < 0 or limits.retries < 0 or limits.backoff < 0:
-            raise PlatformError("limits must be positive: max_bytes, max_redirects, retries, backoff")
+        if (limits.max_bytes < 1 or limits.max_redirects < 0 or limits.retries < 0 or limits.backoff < 0
+                or limits.cache_for < 0):
+            raise PlatformError("limits must be positive: max_bytes, max_redirects, retries, backoff, cache_for")
         if limits.connect_timeout <= 0 or limits.read_timeout <= 0:
             raise PlatformError("timeouts must be more than 0 seconds")
         return limits
@@ -61,6 +74,7 @@ class Auth:
 
     header: str = "Authorization"
     scheme: str = "Bearer"
+    optional: bool = False  # sent when a token is stored; asked without one otherwise
 
     def value(self, token: str) -> str:
         return f"{self.scheme} {token}" if self.scheme else token
@@ -268,8 +282,10 @@ class Egress:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
+            inner = self._transport or httpx.AsyncHTTPTransport(verify=_tls())
             self._client = httpx.AsyncClient(
-                transport=self._transport, follow_redirects=False, cookies=_no_cookies(), verify=_tls()
+                transport=http_cache.CachingTransport(inner, self.profile_id), follow_redirects=False,
+                cookies=_no_cookies(), verify=_tls(), headers={"User-Agent": user_agent()},
             )
         return self._client
 
@@ -293,10 +309,16 @@ class Egress:
         what = credential_in_url(url)
         if what:
             raise PlatformError(token_in_url_message(platform, what))
+        origin = "%s://%s:%s" % _origin(url)
+        wait = http_cache.blocked_for(origin)
+        if wait > 0:
+            raise PlatformError(f"{platform}: rate limited, retry after {math.ceil(wait)} s (nothing was sent)")
         token = None
         if auth is not None:
             token = self._token_for(platform)
-            if not token:
+            if not token and auth.optional:
+                auth = None
+            elif not token:
                 raise PlatformError(
                     f"{platform}: no token stored; run `shieldrec platform login {platform}` "
                     f"or set {credentials.env_var(platform)}"
@@ -311,10 +333,14 @@ class Egress:
                 await self._sleep(limits.backoff * 2**attempt)
                 attempt += 1
                 continue
-            if response.status in RETRY_STATUSES and attempt < limits.retries:
+            # A platform asking for a longer pause than we would wait gets it, from this process and the next.
+            too_long = response.status == 429 and (response.retry_after or 0) > RETRY_AFTER_MAX
+            if response.status in RETRY_STATUSES and attempt < limits.retries and not too_long:
                 await self._sleep(self._retry_delay(limits, attempt, response))
                 attempt += 1
                 continue
+            if response.status == 429 and response.retry_after:
+                http_cache.remember_limit(origin, response.retry_after)
             return response
 
     @staticmethod
@@ -389,9 +415,11 @@ class Egress:
         client = self._http()
         timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
         try:
+            cached = limits.cache_for > 0 and not headers and method == "GET"  # never store a token's answers
             request = client.build_request(
                 method, url, params=params, json=json_body,
                 headers={**headers, "Accept-Encoding": ACCEPT_ENCODING}, timeout=timeout,
+                extensions={"shieldrec.platform": platform, http_cache.FRESH_FOR: limits.cache_for if cached else 0},
             )
         except (httpx.InvalidURL, ValueError, TypeError) as exc:
             raise PlatformError(f"{platform}: the request cannot be built: {clean_text(str(exc), 200)}") from None
@@ -411,9 +439,13 @@ class Egress:
         reply: httpx.Response | None = None
 
         def done(error: str | None) -> None:
+            note = http_cache.cache_note(reply) if reply is not None else None
+            wire = reply is not None and note not in ("hit", "revalidated")
             self.store.audit.complete(
-                entry, status=status, bytes_in=reply.num_bytes_downloaded if reply is not None else 0, error=error,
+                entry, status=304 if note == "revalidated" else status, error=error,
+                bytes_in=reply.num_bytes_downloaded if wire and reply is not None else 0,
                 duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                bytes_out=0 if note == "hit" else None, cache=note,
             )
 
         try:

@@ -37,6 +37,8 @@ LIMIT_SETTINGS: tuple[Setting, ...] = (
     Setting("max_redirects", "int", 3, help="redirects followed"),
     Setting("retries", "int", 2, help="retries after a 5xx, 429 or timeout"),
     Setting("backoff", "float", 0.5, help="seconds before the first retry, doubled after each"),
+    Setting("cache_for", "float", 0.0,
+            help="seconds an answer is reused when the platform states no freshness (0: not cached)"),
 )
 
 

@@ -2,7 +2,8 @@
 
 Built-ins are listed here too, so a source checkout works without an installed package, and
 they cannot be replaced by a plug-in of the same name (a plug-in must not silently take over
-`demo` or `http-json`). A plug-in that fails to load is reported, never fatal.
+`demo` or `http-json`). A plug-in that fails to load is reported, never fatal. Presets
+(`shieldrec.platforms.presets`) are found here too, as the adapter kinds `preset:NAME`.
 """
 
 from __future__ import annotations
@@ -60,10 +61,27 @@ def available_adapters() -> dict[str, type[Adapter]]:
     return dict(discover()[0])
 
 
+def adapter_class(kind: str) -> type[Adapter] | None:
+    """The class behind an adapter kind: a plain adapter, or a preset (`preset:NAME`)."""
+    from shieldrec.platforms.presets import PREFIX, preset_adapter
+
+    if kind.startswith(PREFIX):
+        return preset_adapter(kind)
+    return discover()[0].get(kind)
+
+
 def build_adapter(config: PlatformConfig, egress: Egress) -> Adapter:
     adapters, problems = discover()
-    cls = adapters.get(config.adapter)
+    cls = adapter_class(config.adapter)
     if cls is None:
+        from shieldrec.platforms.presets import PREFIX
+        from shieldrec.platforms.presets import discover as presets
+
+        if config.adapter.startswith(PREFIX):
+            name = config.adapter[len(PREFIX):]
+            why = f" (it failed to load: {presets()[1][name]})" if name in presets()[1] else ""
+            raise PlatformError(f"{config.name}: unknown preset {name!r}{why}; known: "
+                                + ", ".join(sorted(presets()[0])))
         why = f" (it failed to load: {problems[config.adapter]})" if config.adapter in problems else ""
         raise PlatformError(
             f"{config.name}: unknown adapter {config.adapter!r}{why}; known: {', '.join(sorted(adapters))}"

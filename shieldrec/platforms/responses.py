@@ -9,6 +9,7 @@ a single malformed item is left out and noted, and every kept item goes through
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -41,6 +42,10 @@ def check_status(response: Response) -> None:
             f"{name}: the platform refused the request (HTTP {status}); "
             f"check the token with `shieldrec platform login {name}`"
         )
+    if status == 429:
+        wait = response.retry_after
+        when = f"retry after {math.ceil(wait)} s" if wait is not None else "try again later"
+        raise PlatformError(f"{name}: rate limited, {when}")
     if status == 404:
         raise PlatformError(f"{name}: not found (HTTP 404) at {clean_text(response.url, 200)}")
     if status >= 400:

@@ -137,6 +137,32 @@ MOODS = frozenset(
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _EDGE = re.compile(r"^[\W_]+|[\W_]+$")
 MAX_TOPIC_WORDS = 8  # a longer "no ..." clause is a sentence, not a topic to look for
+# From this many words an instruction reads as a description of what is wanted (a review, a plot, a
+# paragraph about a film), where "does not work with the PS4 controller" describes and asks nothing away:
+# there only a clause that opens with its negation ("no horror", "I don't want gore") sets something aside.
+DESCRIPTIVE_WORDS = 15
+_OPENERS = frozenset({"", "i", "and", "please", "but", "just", "also", "so", "or", "and please", "oh", "ok"})
+
+
+def _descriptive(text: str) -> bool:
+    return len(_WORD.findall(text)) >= DESCRIPTIVE_WORDS
+
+
+# "It does not work with...", "Was not what I expected": a statement about an item (a review's title), not a
+# request to leave something out, whatever the instruction's length.
+_STATEMENT = re.compile(r"^(?:(?:it|this|that|they|he|she|i|we|you)\s+)?(?:does|did|do|is|was|are|were|has|had|have"
+                        r"|would|will|could|can|should|wo|ca)$", _F)
+
+
+def _negation(clause: str, descriptive: bool) -> re.Match[str] | None:
+    """The negation that sets the rest of `clause` aside, if it does."""
+    neg = _NEGATION.search(clause)
+    if neg is None:
+        return None
+    before = " ".join(clause[: neg.start()].lower().split())
+    if _STATEMENT.match(before) or (descriptive and before not in _OPENERS):
+        return None
+    return neg
 _IGNORED_NEGATIONS = frozenset({"long", "short", "old", "new", "recent", "much", "too", "a", "the", "too long"})
 
 
@@ -243,10 +269,11 @@ def _parse(text: str) -> Intent:
 
     wanted: list[str] = []
     public: list[str] = []
+    descriptive = _descriptive(work)
     for clause in _CLAUSE.split(work):
         if not clause or not clause.strip():
             continue
-        neg = _NEGATION.search(clause)
+        neg = _negation(clause, descriptive)
         positive, negated = (clause[: neg.start()], clause[neg.end():]) if neg else (clause, "")
         for phrase in _phrases(_kind_words(negated, intent)):
             low = phrase.lower()
@@ -282,10 +309,11 @@ def positive_text(intent: Intent) -> str:
     work = _limits(intent.raw, Intent())
     work = _CREATOR_EXCLUSION.sub(" , ", work)
     kept = []
+    descriptive = _descriptive(work)
     for clause in _CLAUSE.split(work):
         if not clause or not clause.strip():
             continue
-        neg = _NEGATION.search(clause)
+        neg = _negation(clause, descriptive)
         part = _REQUEST.sub(" ", clause[: neg.start()] if neg else clause)
         part = _trim(" ".join(part.split()).strip(" ,"))
         if part:

@@ -33,16 +33,27 @@ class AuditEntry:
         words = " ".join(f"{k}={v}" for k, v in query.items()) if isinstance(query, dict) else str(query)
         return words + (" +body" if "body" in self.params else "")
 
+    @property
+    def cache(self) -> str | None:
+        """How the local cache answered: "hit" (nothing was sent), "revalidated" (a 304), "stored"."""
+        value = self.params.get("cache")
+        return value if isinstance(value, str) else None
+
     def state(self) -> str:
-        """The status in one word: the HTTP status, "error", or "sent" (no answer yet)."""
+        """The status in one word: the HTTP status, "error", or "sent" (no answer yet); "cached" when
+        the answer came from the cache without asking."""
+        if self.cache == "hit":
+            return "cached"
         return str(self.status) if self.status is not None else ("error" if self.error else "sent")
 
     def outcome(self) -> str:
-        """What came of it, in words: status, bytes each way, time, error."""
+        """What came of it, in words: status, bytes each way, time, error, the cache's part."""
         parts = [f"status {self.state()}", f"{self.bytes_out:,} bytes out", f"{self.bytes_in or 0:,} bytes in"]
         if self.duration_ms is not None:
             parts.append(f"{self.duration_ms:.0f} ms")
-        return ", ".join(parts) + (f"; {self.error}" if self.error else "")
+        cache = {"hit": "from the cache, nothing sent", "revalidated": "not modified, the cached copy was used",
+                 "stored": "kept in the cache"}.get(self.cache or "")
+        return ", ".join(parts) + (f"; {cache}" if cache else "") + (f"; {self.error}" if self.error else "")
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,11 +102,17 @@ class AuditLog:
         bytes_in: int | None = None,
         error: str | None = None,
         duration_ms: float | None = None,
+        bytes_out: int | None = None,
+        cache: str | None = None,
     ) -> None:
+        """`bytes_out` corrects what was written before sending (0: the cache answered); `cache` notes
+        how the cache took part ("hit", "revalidated", "stored")."""
         with tx(self.db):
             self.db.conn.execute(
-                "UPDATE audit SET status = ?, bytes_in = ?, error = ?, duration_ms = ? WHERE id = ?",
-                (status, bytes_in, error, duration_ms, entry_id),
+                "UPDATE audit SET status = ?, bytes_in = ?, error = ?, duration_ms = ?, "
+                "bytes_out = COALESCE(?, bytes_out), "
+                "params = CASE WHEN ? IS NULL THEN params ELSE json_set(params, '$.cache', ?) END WHERE id = ?",
+                (status, bytes_in, error, duration_ms, bytes_out, cache, cache, entry_id),
             )
 
     def entries(self, profile_id: int | None = None, limit: int | None = None) -> list[AuditEntry]:

@@ -62,10 +62,19 @@ class PlatformForm(Dialog):
     """
 
     def __init__(self, current: Any | None, check: Any) -> None:
+        from shieldrec.platforms.presets import PREFIX, available_presets, preset_adapter
         from shieldrec.platforms.registry import available_adapters
 
         super().__init__()
         self.adapters = available_adapters()
+        # Presets after the adapters, each with one line on what it is and what it sends.
+        self.choices = [(a, a) for a in sorted(self.adapters)]
+        for name, preset in sorted(available_presets().items()):
+            cls = preset_adapter(name)
+            if cls is not None:
+                self.adapters[PREFIX + name] = cls
+                self.choices.append((f"{PREFIX}{name} · {preset.title}: {preset.summary}; sends {preset.sends}",
+                                     PREFIX + name))
         self.current = current
         self.check = check
         if current is None:
@@ -83,8 +92,7 @@ class PlatformForm(Dialog):
                 yield field_input(self.current.name if self.current else "", placeholder="e.g. my-shop",
                                   id="field-name")
                 yield Label(Text("Adapter"))
-                yield Select([(a, a) for a in sorted(self.adapters)], value=self.adapter, allow_blank=False,
-                             compact=True, id="field-adapter")
+                yield Select(self.choices, value=self.adapter, allow_blank=False, compact=True, id="field-adapter")
                 yield Static(id="adapter-summary", classes="hint")
                 yield Vertical(id="settings-fields")
                 yield Label(Text("Enabled"))
@@ -207,16 +215,19 @@ class PlatformsScreen(Page):
         from pathlib import Path
 
         from shieldrec.platforms.egress import Egress
-        from shieldrec.platforms.registry import available_adapters
+        from shieldrec.platforms.registry import adapter_class
         from shieldrec.store.platform_configs import PlatformConfig, check_no_secrets
 
         def check(name: str, adapter: str, settings: dict[str, Any], enabled: bool) -> Any:
             name = clean_text(name, 64)
             if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
                 raise InvalidInput("a platform name uses letters, digits, '-', '_' or '.'")
-            cls = available_adapters().get(adapter)
+            cls = adapter_class(adapter)
             if cls is None:
                 raise InvalidInput("choose an adapter")
+            prepare = getattr(cls, "prepare_settings", None)
+            if prepare is not None:
+                settings = prepare(settings)  # e.g. an OPML file read into the feeds it lists
             if adapter == "file" and settings.get("path"):
                 settings["path"] = str(Path(settings["path"]).expanduser().resolve())
             check_no_secrets(settings)
