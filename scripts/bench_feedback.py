@@ -84,4 +84,9 @@ def main(likes: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 50)
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("likes", nargs="?", type=int, default=50, help="how many to time (default 50)")
+    args = parser.parse_args()
+    main(args.likes)

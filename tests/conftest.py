@@ -46,12 +46,15 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ["TOKENIZERS_PARALLELISM"] = "false"
 
 # Property tests: a few hundred examples each in CI, a quick pass on a developer's machine (the fast tier's
-# edit-test loop). A failure prints the seed and the example that reproduces it either way.
+# edit-test loop). A failure prints the seed and the example that reproduces it either way. The profile is
+# chosen in pytest_configure (below), once the command line is known.
 hypothesis_settings.register_profile("ci", max_examples=300, deadline=None, print_blob=True,
+                                     suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.register_profile("ci-again", max_examples=40, deadline=None, print_blob=True,
                                      suppress_health_check=[HealthCheck.too_slow])
 hypothesis_settings.register_profile("dev", max_examples=40, deadline=None,
                                      suppress_health_check=[HealthCheck.too_slow])
-hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
 
 REPO = Path(__file__).resolve().parent.parent
 PROFILES_DIR = REPO / "profiles"
@@ -63,6 +66,25 @@ SLOW_FOLDERS = ("tui", "llm", "serve", "faults", "hostile", "eval")
 # Fixtures that load a model or start a server: a test that asks for one is slow wherever it lives.
 SLOW_FIXTURES = {"embedder", "make_pipeline", "pipeline", "demo", "llm", "chat_llm", "bundled_gguf", "chat_gguf",
                  "catalogue"}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The Hypothesis profile of this run. In CI (`CI` set) the fast tier (`pytest -m "not slow"`) runs every
+    property test outside `slow` with 300 examples; .ci/run runs it first and then, in the same command, the
+    whole suite, which would run those same tests again with 300 more. So the whole run, in CI, gives them the
+    40 examples of a developer's run: the 300 were spent minutes earlier, on the same tree. The property tests
+    that are `slow` (never in the fast tier) set their own `max_examples` (60, with the embedding model or a
+    whole app per example), which no profile changes. A developer's machine runs 40 either way.
+
+    Here, not at import: a test module's `settings(...)` takes what it does not set (max_examples) from the
+    profile loaded when the module is imported, so the profile must be loaded before collection, and the
+    marker expression is known only once the command line is parsed."""
+    if not os.environ.get("CI"):
+        hypothesis_settings.load_profile("dev")
+    elif config.getoption("markexpr", "") == "not slow":
+        hypothesis_settings.load_profile("ci")
+    else:
+        hypothesis_settings.load_profile("ci-again")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import ipaddress
 import math
 import ssl
 import time
+import urllib.request
 import zlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -89,6 +91,7 @@ class Response:
     body: bytes
     location: str = ""
     retry_after: float | None = None
+    budget_reset: float | None = None  # seconds until the platform's spent request budget comes back
 
 
 class _Transient(PlatformError):
@@ -217,6 +220,75 @@ def _tls() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+# Never sent through a proxy, whatever the environment says: the bundled demo platform, local feeds and the
+# tests run here, and a corporate proxy asked for "127.0.0.1" would answer for its own loopback, not ours.
+LOOPBACK_ROUTES = ("all://localhost", "all://*.localhost", "all://127.0.0.1", "all://[::1]")
+
+
+def _no_proxy_route(entry: str) -> str | None:
+    """One NO_PROXY entry as an httpx mount pattern ("all://*example.com" matches example.com and every
+    name under it, as curl and urllib read "example.com" and ".example.com"); None where it names nothing
+    a pattern can match (a CIDR range such as 10.0.0.0/8 is not read, as neither urllib nor httpx read it)."""
+    entry = entry.strip().lower()
+    if not entry or "/" in entry:
+        return None
+    port = ""
+    bare = entry.strip("[]")
+    try:
+        address = ipaddress.ip_address(bare)
+    except ValueError:
+        address = None
+        host, sep, tail = entry.rpartition(":")
+        if sep and tail.isdigit():
+            entry, port = host, f":{tail}"
+        bracketed = entry.strip("[]")
+        try:
+            address = ipaddress.ip_address(bracketed)
+        except ValueError:
+            pass
+    if address is not None:
+        route = f"all://[{address}]{port}" if address.version == 6 else f"all://{address}{port}"
+    else:
+        domain = entry.lstrip("*").lstrip(".")
+        if not domain:
+            return None
+        route = f"all://*{domain}{port}"
+    try:
+        httpx.URL(route.replace("*", "x", 1))  # a name httpx cannot read is skipped, not a crash at every request
+    except (httpx.InvalidURL, ValueError):
+        return None
+    return route
+
+
+def proxy_routes(found: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """Where requests leave through, from the environment (HTTP_PROXY, HTTPS_PROXY, ALL_PROXY, NO_PROXY, either
+    case, as `urllib.request.getproxies` reads them; on macOS and Windows the system's settings where the
+    environment names none): httpx mount patterns, each to a proxy URL or to None ("straight to the
+    platform"). Empty when no proxy is set, or when NO_PROXY is "*"."""
+    found = urllib.request.getproxies() if found is None else found
+    routes: dict[str, str | None] = {}
+    for scheme in ("http", "https"):
+        proxy = (found.get(scheme) or found.get("all") or "").strip()
+        if proxy:
+            routes[f"{scheme}://"] = proxy if "://" in proxy else f"http://{proxy}"
+    if not routes:
+        return {}
+    for entry in (found.get("no") or "").split(","):
+        if entry.strip() == "*":
+            return {}
+        route = _no_proxy_route(entry)
+        if route is not None:
+            routes[route] = None
+    for route in LOOPBACK_ROUTES:
+        routes[route] = None
+    return routes
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
 def _no_cookies() -> CookieJar:
     # Handed to httpx as a bare jar: wrapping it in httpx.Cookies would copy it into a permissive one.
     return CookieJar(policy=DefaultCookiePolicy(allowed_domains=[]))
@@ -241,6 +313,20 @@ def _seconds(value: str) -> float | None:
     except ValueError:
         return None  # an HTTP date: not worth parsing for a bounded wait
     return seconds if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _budget_reset(headers: httpx.Headers) -> float | None:
+    """Seconds until a platform's request budget comes back, where it says the budget is spent
+    (`x-ratelimit-remaining: 0` with `x-ratelimit-reset`, as Reddit sends them); None otherwise."""
+    remaining = _seconds(headers.get("x-ratelimit-remaining", "").strip())  # a count; Reddit sends "0.0"
+    if remaining is None or remaining >= 1:
+        return None
+    reset = _seconds(headers.get("x-ratelimit-reset", "").strip())
+    if reset is None:
+        return None  # an HTTP or ISO date (Mastodon's form): not worth parsing for a bounded wait
+    if reset > 1_000_000_000:  # a Unix time (GitHub's form), not a number of seconds
+        reset -= time.time()
+    return reset if reset > 0 else None
 
 
 def _wire_size(request: httpx.Request) -> int:
@@ -282,12 +368,42 @@ class Egress:
 
     def _http(self) -> httpx.AsyncClient:
         if self._client is None:
+            storages: dict[str, Any] = {}  # one cache file per platform, whichever route its requests take
+            mounts: dict[str, httpx.AsyncBaseTransport | None] = {}
+            if self._transport is None:
+                # httpx reads the proxy variables only when it builds its own transport, and ours is explicit
+                # (it sits under the cache): the environment's proxies are read here instead, each a mount
+                # wrapped by the same caching layer. A transport handed in (tests) gets every request as is.
+                for pattern, proxy in proxy_routes().items():
+                    mounts[pattern] = None if proxy is None else http_cache.CachingTransport(
+                        self._proxied(proxy), self.profile_id, storages
+                    )
             inner = self._transport or httpx.AsyncHTTPTransport(verify=_tls())
             self._client = httpx.AsyncClient(
-                transport=http_cache.CachingTransport(inner, self.profile_id), follow_redirects=False,
-                cookies=_no_cookies(), verify=_tls(), headers={"User-Agent": user_agent()},
+                transport=http_cache.CachingTransport(inner, self.profile_id, storages), mounts=mounts,
+                follow_redirects=False, cookies=_no_cookies(), verify=_tls(), headers={"User-Agent": user_agent()},
+                # trust_env=False, said outright: what of the environment applies is decided above (proxies) and
+                # in `_tls()` (SSL_CERT_FILE / SSL_CERT_DIR, which a TLS-inspecting proxy needs), in this file,
+                # not by whatever a given httpx version would otherwise pick up from it on its own.
+                trust_env=False,
             )
         return self._client
+
+    @staticmethod
+    def _proxied(proxy: str) -> httpx.AsyncHTTPTransport:
+        try:
+            return httpx.AsyncHTTPTransport(verify=_tls(), proxy=proxy)
+        except ImportError:
+            raise PlatformError(
+                f"the proxy {_without_credentials(proxy)!r} from the environment needs SOCKS support "
+                "(pip install 'httpx[socks]')"
+            ) from None
+        except (httpx.InvalidURL, ValueError, TypeError):
+            # httpx's own message repeats the URL with its user name: only ours, without credentials, is shown.
+            raise PlatformError(
+                f"the proxy {clean_text(_without_credentials(proxy), 120)!r} from the environment cannot be used "
+                "(an http://, https:// or socks5:// URL is needed)"
+            ) from None
 
     async def send(
         self,
@@ -333,6 +449,12 @@ class Egress:
                 await self._sleep(limits.backoff * 2**attempt)
                 attempt += 1
                 continue
+            if response.budget_reset:
+                # The platform says its budget is spent (Reddit's x-ratelimit-remaining: 0): remembered as a 429's
+                # Retry-After is, so nothing is sent to it until the reset, from this process or the next; and
+                # not retried, as a retry would only spend what is not there.
+                http_cache.remember_limit(origin, max(response.budget_reset, response.retry_after or 0))
+                return response
             # A platform asking for a longer pause than we would wait gets it, from this process and the next.
             too_long = response.status == 429 and (response.retry_after or 0) > RETRY_AFTER_MAX
             if response.status in RETRY_STATUSES and attempt < limits.retries and not too_long:
@@ -412,7 +534,10 @@ class Egress:
         auth: Auth | None,
         limits: Limits,
     ) -> Response:
-        client = self._http()
+        try:
+            client = self._http()
+        except PlatformError as exc:
+            raise PlatformError(f"{platform}: {exc}") from None
         timeout = httpx.Timeout(limits.read_timeout, connect=limits.connect_timeout)
         try:
             cached = limits.cache_for > 0 and not headers and method == "GET"  # never store a token's answers
@@ -476,6 +601,9 @@ class Egress:
         except httpx.TimeoutException:
             done("read timeout")
             raise _Transient(f"{platform}: no answer within {limits.read_timeout:g}s") from None
+        except httpx.ProxyError:
+            done("the proxy refused the request")
+            raise PlatformError(f"{platform}: the proxy from the environment refused or failed the request") from None
         except (httpx.ConnectError, httpx.RemoteProtocolError, httpx.ReadError) as exc:
             done(f"connection failed: {type(exc).__name__}")
             raise _Transient(f"{platform}: connection failed ({type(exc).__name__})") from None
@@ -483,7 +611,12 @@ class Egress:
             done(f"request failed: {type(exc).__name__}")
             raise PlatformError(f"{platform}: request failed ({type(exc).__name__})") from None
         done(None if status < 400 else f"HTTP {status}")
+        # A cache hit's headers are the stored answer's: its budget is not today's.
+        budget = None if http_cache.cache_note(reply) == "hit" else _budget_reset(reply.headers)
+        retry_after = _seconds(reply.headers.get("retry-after", ""))
+        if status == 429 and retry_after is None:
+            retry_after = budget
         return Response(
             platform, status, str(reply.url), reply.headers.get("content-type", ""), content,
-            retry_after=_seconds(reply.headers.get("retry-after", "")),
+            retry_after=retry_after, budget_reset=budget,
         )

@@ -55,9 +55,14 @@ class Freshness(httpx.AsyncBaseTransport):
 
 class CachingTransport(httpx.AsyncBaseTransport):
     """Requests marked with `FRESH_FOR` go through hishel with their platform's own cache file;
-    every other request goes straight to the network."""
+    every other request goes straight to the network.
 
-    def __init__(self, inner: httpx.AsyncBaseTransport, profile_id: int | None) -> None:
+    Several of these (one per route: direct, and one per proxy) may share one `storages` dict, so a
+    platform's cache file is opened once whichever way its requests leave."""
+
+    def __init__(
+        self, inner: httpx.AsyncBaseTransport, profile_id: int | None, storages: dict[str, Any] | None = None
+    ) -> None:
         from hishel import CacheOptions
         from hishel.httpx import AsyncCacheTransport
 
@@ -65,7 +70,7 @@ class CachingTransport(httpx.AsyncBaseTransport):
         self.profile_id = profile_id
         self._options = CacheOptions(shared=False)
         self._cached = AsyncCacheTransport(next_transport=Freshness(inner), storage=_Unused(), rfc=self._options)
-        self._storages: dict[str, Any] = {}
+        self._storages: dict[str, Any] = {} if storages is None else storages
 
     def _storage(self, platform: str) -> Any:
         from hishel import AsyncSqliteStorage
@@ -84,9 +89,10 @@ class CachingTransport(httpx.AsyncBaseTransport):
         return await self._cached.handle_async_request(request)
 
     async def aclose(self) -> None:
-        for storage in self._storages.values():
+        # Shared storages are closed by whichever route closes first; the others find the dict empty.
+        while self._storages:
+            _, storage = self._storages.popitem()
             await storage.close()
-        self._storages.clear()
         await self.inner.aclose()
 
 

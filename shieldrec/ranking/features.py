@@ -52,20 +52,44 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "context": ("platform_rank", "hubness", "text_length"),
 }
 POPULARITY = GROUPS["popularity"]
-# The hand-set fusion read as weights on these features (score units per raw unit): what the
-# learned ranker starts from and is pulled back to, so that a feature no training set
-# exercises (an instruction, an author) keeps the weight a person gave it.
-PRIOR: dict[str, float] = {
-    "instruction": 2.5, "instruction_tag": 0.25,  # semantic.SCALE x weight 1; EXACT_BONUS
-    "liked_max": 0.75, "liked_recent": 1.75,  # SCALE x (30% best match, 70% weighted mean)
-    "contrast": 1.25,  # the dislike penalty's slope, halved for its margin
-    "lexical": 0.3, "popularity": 0.15,
-    "creator_liked": 0.5,  # 2 x EXACT_BONUS: what a stated liked creator is worth
-}
-# What the shipped model reads. The rest are computed for a per-profile head: the platform's
-# own order and the length of an item's text say nothing in the training data (candidates are
-# shuffled; plots exist for some films only), so a prior trained on them would learn artefacts.
-MODEL_FEATURES: tuple[str, ...] = tuple(f for f in FEATURES if f not in ("platform_rank", "text_length"))
+# The plain baseline read as weights (score units per raw unit): cos to the instruction plus half the
+# best cos to a history item. The learned ranker starts from it and is pulled back to it
+# (scripts/train_ranker.py), so where the training lists say little it ranks as the baseline does and
+# what it learns is a residual on top: a model that can only lose to the baseline where data says so.
+PRIOR: dict[str, float] = {"instruction": 1.0, "history_max": 0.5}
+# What the shipped model reads. The rest are computed for a per-profile head: the platform's own
+# order and the length of an item's text say nothing in the training data (candidates are shuffled;
+# plots exist for some films only), and `hubness` (likeness to the other candidates) flips sign with
+# how a list was filled: it tells random catalogue items from the target in one sampling and
+# platform-filled ones in another, so it models the data's sampling, not the user (the suite:
+# -0.08 NDCG@10 on titles alone with it).
+# Public counts likewise: their sign depends on how the other candidates were drawn (a target among
+# random catalogue items is the popular one; among popularity-matched or platform-filled ones it is
+# not), so a model trained to read them learns the sampling (left out of training, lists with
+# counts and random candidates fell from 0.30 to 0.06-0.12 NDCG@10). The user's `[ranking]
+# popularity` adds them with the hand-set weight instead (pipeline._scored), a choice, not a fit.
+UNLEARNED: tuple[str, ...] = ("platform_rank", "text_length", "hubness", "popularity", "popularity_z")
+MODEL_FEATURES: tuple[str, ...] = tuple(f for f in FEATURES if f not in UNLEARNED)
+# The signals a request may or may not carry, each read from its features: a gate is open when any
+# candidate has a non-zero value in one of its columns. The learned ranker keeps a weight correction
+# per gate (learned.RankerWeights.gates): the history is worth less beside an instruction that says
+# what is wanted, and public counts change what every other signal means.
+GATES: dict[str, tuple[str, ...]] = {"instructed": ("instruction",), "counted": ("popularity", "popularity_z")}
+# Bump when a feature's computation changes meaning (not for a refactor that leaves every value as
+# it was): the shipped weights record the schema and weights of another one are refused. A check in
+# the suite (tests/ranking/test_weights_contract.py) recomputes a fixed sample's features and fails
+# when the weights no longer score it as their card says they did, which catches a change nobody bumped.
+SCHEMA_VERSION = 2
+
+
+def schema_fingerprint() -> str:
+    """The feature schema weights must have been trained on: its version, its names and its gates."""
+    import zlib
+
+    names = ",".join(FEATURES) + "|" + ";".join(f"{g}={'+'.join(c)}" for g, c in GATES.items())
+    return f"{SCHEMA_VERSION}-{zlib.crc32(names.encode('utf-8')):08x}"
+
+
 INDEX = {name: i for i, name in enumerate(FEATURES)}
 Z_FLOOR = 0.03  # a z-score never divides by less: near-identical candidates are not "far apart"
 NEAR = 0.05  # cosine: how sharply the like-versus-dislike contrast listens to the nearest history items
@@ -98,6 +122,11 @@ class Inputs:
     lexical: np.ndarray | None = None  # the lexical signal's values
     counts: tuple[np.ndarray, np.ndarray] | None = None  # popularity_features(items), when known
     popularity: float = 1.0  # how much the user lets public counts count (0..1)
+
+
+def open_gates(x: np.ndarray) -> tuple[str, ...]:
+    """The GATES one request's feature matrix (n x len(FEATURES)) opens."""
+    return tuple(g for g, cols in GATES.items() if any(np.any(x[:, INDEX[c]] != 0) for c in cols))
 
 
 def _centred(x: np.ndarray) -> np.ndarray:

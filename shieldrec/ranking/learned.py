@@ -32,13 +32,13 @@ from typing import Any
 import numpy as np
 
 from shieldrec.errors import ModelError
-from shieldrec.ranking.features import FEATURES, GROUPS, MODEL_FEATURES
+from shieldrec.ranking.features import FEATURES, GATES, GROUPS, MODEL_FEATURES, open_gates, schema_fingerprint
 
 log = logging.getLogger(__name__)
 
 WEIGHTS_PACKAGE = "shieldrec.ranking.weights"
-SHIPPED = "ranker-v1.json"
-FORMAT = 1
+SHIPPED = "ranker-v2.json"
+FORMAT = 2
 
 
 @dataclass
@@ -52,6 +52,10 @@ class RankerWeights:
     scale: float = 1.0  # model output -> score units (comparable with the hand-set signals)
     version: str = "dev"
     card: dict[str, Any] = field(default_factory=dict)
+    # Per open gate (features.GATES), a correction added to the linear layer's weights: a request
+    # that carries an instruction, or public counts, is scored with weights fitted to such requests.
+    gates: dict[str, np.ndarray] = field(default_factory=dict)
+    schema: str = field(default_factory=schema_fingerprint)
 
     @property
     def kind(self) -> str:
@@ -66,6 +70,8 @@ class RankerWeights:
             "shift": [round(float(v), 7) for v in self.shift],
             "spread": [round(float(v), 7) for v in self.spread],
             "scale": round(float(self.scale), 7),
+            "schema": self.schema,
+            "gates": {g: [round(float(v), 7) for v in w] for g, w in self.gates.items()},
             "layers": [{"weight": [[round(float(v), 7) for v in row] for row in w],
                         "bias": [round(float(v), 7) for v in b]} for w, b in self.layers],
             "card": self.card,
@@ -76,6 +82,11 @@ class RankerWeights:
         try:
             if raw.get("format") != FORMAT:
                 raise ValueError(f"format {raw.get('format')!r}, expected {FORMAT}")
+            schema = str(raw.get("schema", ""))
+            if schema != schema_fingerprint():
+                # Weights fitted to other feature code score numbers that mean something else now.
+                raise ValueError(f"they were trained on feature schema {schema or 'unknown'!r}, and this version "
+                                 f"computes {schema_fingerprint()!r}: retrain them (scripts/train_ranker.py)")
             names = tuple(str(n) for n in raw["features"])
             f = len(names)
             layers = []
@@ -94,12 +105,20 @@ class RankerWeights:
             if shift.shape != (f,) or spread.shape != (f,) or not np.all(spread > 0):
                 raise ValueError("shift and spread must have one positive entry per feature")
             scale = float(raw.get("scale", 1.0))
-            arrays = [shift, spread, *(a for pair in layers for a in pair)]
+            gates = {}
+            for g, w in dict(raw.get("gates") or {}).items():
+                if g not in GATES:
+                    raise ValueError(f"unknown gate {g!r} (known: {', '.join(GATES)})")
+                gates[g] = np.asarray(w, dtype=np.float32)
+                if gates[g].shape != (f,) or len(layers) != 1:
+                    raise ValueError(f"gate {g!r} needs one weight per feature of a linear model")
+            arrays = [shift, spread, *(a for pair in layers for a in pair), *gates.values()]
             if not math.isfinite(scale) or not all(np.all(np.isfinite(a)) for a in arrays):
                 raise ValueError("it holds a number that is not finite")
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelError(f"the ranker weights cannot be used: {exc}") from exc
-        return cls(names, layers, shift, spread, scale, str(raw.get("version", "dev")), dict(raw.get("card") or {}))
+        return cls(names, layers, shift, spread, scale, str(raw.get("version", "dev")), dict(raw.get("card") or {}),
+                   gates, schema)
 
     def save(self, path: Path) -> Path:
         path.write_text(json.dumps(self.to_dict(), indent=1) + "\n", "utf-8")
@@ -165,10 +184,22 @@ class LearnedRanker:
         w = self.weights
         return (x[:, self._columns] - w.shift) / w.spread
 
-    def _forward(self, z: np.ndarray) -> np.ndarray:
+    def _layers(self, x: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        """The layers that score this request: the first one corrected for each gate it opens."""
+        layers = self.weights.layers
+        if not self.weights.gates:
+            return layers
+        w, b = layers[0]
+        for g in open_gates(x):
+            if g in self.weights.gates:
+                w = w + self.weights.gates[g][None, :]
+        return [(w, b), *layers[1:]]
+
+    def _forward(self, z: np.ndarray, layers: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
         h = z
-        last = len(self.weights.layers) - 1
-        for i, (w, b) in enumerate(self.weights.layers):
+        layers = self.weights.layers if layers is None else layers
+        last = len(layers) - 1
+        for i, (w, b) in enumerate(layers):
             h = h @ w.T + b
             if i < last:
                 h = np.tanh(h)
@@ -178,7 +209,7 @@ class LearnedRanker:
         """One score per row of `x` (n x len(FEATURES)), in score units."""
         if x.shape[0] == 0:
             return np.zeros(0, dtype=np.float64)
-        out = self._forward(self._inputs(x)).astype(np.float64)
+        out = self._forward(self._inputs(x), self._layers(x)).astype(np.float64)
         if head is not None:
             out = out + x.astype(np.float64) @ head.weight + head.bias
         return out * self.weights.scale
@@ -191,11 +222,12 @@ class LearnedRanker:
             return {g: np.zeros(0) for g in GROUPS}
         z = self._inputs(x)
         neutral = -self.weights.shift / self.weights.spread  # a raw feature of 0, standardised
-        linear = len(self.weights.layers) == 1
+        layers = self._layers(x)
+        linear = len(layers) == 1
         # Linear: each feature's part is exact, weight x (feature - neutral). Otherwise: the drop
         # in score when the group is set to neutral.
-        terms = (z - neutral) * self.weights.layers[0][0][0] if linear else None
-        full = None if linear else self._forward(z)
+        terms = (z - neutral) * layers[0][0][0] if linear else None
+        full = None if linear else self._forward(z, layers)
         scale = self.weights.scale
         out: dict[str, np.ndarray] = {}
         for group, cols in self._groups.items():
@@ -205,7 +237,7 @@ class LearnedRanker:
             elif cols.size:
                 held = z.copy()
                 held[:, cols] = neutral[cols]
-                part = (full - self._forward(held)).astype(np.float64)
+                part = (full - self._forward(held, layers)).astype(np.float64)
             if head is not None:
                 idx = self._head_groups[group]
                 part = part + x[:, idx].astype(np.float64) @ head.weight[idx]
@@ -215,7 +247,8 @@ class LearnedRanker:
 
     def module(self, device: str = "auto") -> Any:
         """The prior as a torch module on `device` ("auto": CUDA when torch sees a GPU), for batches:
-        it takes raw feature rows (... x len(FEATURES)) and returns scores in score units."""
+        it takes raw feature rows (... x n x len(FEATURES): the last but one dimension holds one
+        request's candidates, which is what a gate is read over) and returns scores in score units."""
         import torch
 
         from shieldrec.devices import torch_device
@@ -226,7 +259,8 @@ class LearnedRanker:
             for lin, (weight, bias) in zip((m for m in net if isinstance(m, torch.nn.Linear)), w.layers):
                 lin.weight.copy_(torch.from_numpy(weight))
                 lin.bias.copy_(torch.from_numpy(bias))
-        scorer = _scorer_class()(self._columns, w.shift, w.spread, net, w.scale)
+        gates = [(np.asarray([FEATURES.index(c) for c in GATES[g]], dtype=np.int64), delta) for g, delta in w.gates.items()]
+        scorer = _scorer_class()(self._columns, w.shift, w.spread, net, w.scale, gates)
         return scorer.to(torch_device(device)).eval()
 
 
@@ -237,8 +271,13 @@ def _scorer_class() -> type:
     class Scorer(torch.nn.Module):
         """Column choice and standardisation, then the layers, then the scale: what `score` does."""
 
-        def __init__(self, columns: np.ndarray, shift: np.ndarray, spread: np.ndarray, net: Any, scale: float) -> None:
+        def __init__(self, columns: np.ndarray, shift: np.ndarray, spread: np.ndarray, net: Any, scale: float,
+                     gates: Sequence[tuple[np.ndarray, np.ndarray]] = ()) -> None:
             super().__init__()
+            for i, (cols, delta) in enumerate(gates):
+                self.register_buffer(f"gate_cols_{i}", torch.from_numpy(cols))
+                self.register_buffer(f"gate_delta_{i}", torch.from_numpy(np.asarray(delta, dtype=np.float32)))
+            self.gates = len(gates)
             self.register_buffer("columns", torch.from_numpy(columns))
             self.register_buffer("shift", torch.from_numpy(shift))
             self.register_buffer("spread", torch.from_numpy(spread))
@@ -247,7 +286,12 @@ def _scorer_class() -> type:
 
         def forward(self, x: Any) -> Any:
             z = (x.index_select(-1, self.columns) - self.shift) / self.spread
-            return self.net(z).squeeze(-1) * self.scale
+            out = self.net(z).squeeze(-1)
+            for i in range(self.gates):
+                cols, delta = getattr(self, f"gate_cols_{i}"), getattr(self, f"gate_delta_{i}")
+                opened = (x.index_select(-1, cols) != 0).any(dim=-1).any(dim=-1, keepdim=True)
+                out = out + opened * (z @ delta)
+            return out * self.scale
 
     return Scorer
 
@@ -333,6 +377,8 @@ def train(
     scale_to: float | None = None,
     prior: Mapping[str, float] | None = None,
     prior_strength: float = 0.0,
+    gates: Sequence[str] = (),
+    gate_strength: float = 0.01,
     version: str = "dev",
     card: Mapping[str, Any] | None = None,
 ) -> tuple[RankerWeights, TrainingReport]:
@@ -343,7 +389,9 @@ def train(
     fitted first. A feature the lists never exercise keeps its prior weight, so knowledge no
     training set holds (what an instruction is worth, when none has instructions) is kept.
     `scale_to`: the score spread (mean within-list standard deviation) the output should have,
-    so learned scores sit on the same scale as the hand-set penalties; None keeps logits."""
+    so learned scores sit on the same scale as the hand-set penalties; None keeps logits.
+    `gates` (linear models): features.GATES to fit a weight correction for, each pulled to 0 with
+    `gate_strength`, so a gate few lists open changes little."""
     import torch
 
     from shieldrec.devices import torch_device
@@ -353,6 +401,13 @@ def train(
         raise ValueError("nothing to train on: every list was empty or had no target")
     names = tuple(features)
     columns = np.asarray([FEATURES.index(n) for n in names], dtype=np.int64)
+    if gates and hidden:
+        raise ValueError("gates go with a linear model")
+    unknown = [g for g in gates if g not in GATES]
+    if unknown:
+        raise ValueError(f"unknown gates {unknown}; known: {list(GATES)}")
+    opened = np.asarray([[g in open_gates(t.x) for g in gates] for t in lists], dtype=np.float32).reshape(len(lists),
+                                                                                                      len(gates))
     x, mask, target = _pad(lists, columns)
     rows = x[mask]
     shift = np.zeros(len(names), dtype=np.float32)  # features are centred within each list already
@@ -373,16 +428,27 @@ def train(
         with torch.no_grad():
             net[0].weight.copy_(anchor.unsqueeze(0))
             net[0].bias.zero_()
-    opt = torch.optim.Adam(net.parameters(), lr=lr, weight_decay=0.0 if anchor is not None else weight_decay)
+    delta = torch.zeros((len(gates), len(names)), device=where, requires_grad=True)
+    gt = torch.from_numpy(opened).to(where)
+    opt = torch.optim.Adam([*net.parameters(), delta], lr=lr,
+                           weight_decay=0.0 if anchor is not None else weight_decay)
+
+    def logits_of(idx: Any) -> Any:
+        out = net(xt[idx]).squeeze(-1)
+        if len(gates):
+            out = out + torch.einsum("lnf,lg,gf->ln", xt[idx], gt[idx], delta)
+        return out.masked_fill(~mt[idx], -1e9)
+
     loss_value = float("nan")
     for _ in range(epochs):
         order = gen.permutation(len(lists))
         for start in range(0, len(order), batch):
             idx = torch.from_numpy(order[start : start + batch]).to(where)
-            logits = net(xt[idx]).squeeze(-1).masked_fill(~mt[idx], -1e9)
-            loss = torch.nn.functional.cross_entropy(logits, tt[idx])
+            loss = torch.nn.functional.cross_entropy(logits_of(idx), tt[idx])
             if anchor is not None:
                 loss = loss + prior_strength * ((net[0].weight[0] - anchor) ** 2).sum()
+            if len(gates):
+                loss = loss + gate_strength * (delta**2).sum()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -391,8 +457,9 @@ def train(
     with torch.no_grad():
         layers = [(m.weight.detach().cpu().numpy().astype(np.float32), m.bias.detach().cpu().numpy().astype(np.float32))
                   for m in net if isinstance(m, torch.nn.Linear)]
-        logits = net(xt).squeeze(-1).cpu().numpy()
-    weights = RankerWeights(names, layers, shift, spread, 1.0, version, dict(card or {}))
+        logits = logits_of(torch.arange(len(lists), device=where)).cpu().numpy()
+        fitted = {g: delta[i].detach().cpu().numpy().astype(np.float32) for i, g in enumerate(gates)}
+    weights = RankerWeights(names, layers, shift, spread, 1.0, version, dict(card or {}), fitted)
     if scale_to:
         spreads = [float(logits[i, mask[i]].std()) for i in range(len(lists))]
         typical = float(np.mean(spreads)) if spreads else 1.0

@@ -447,6 +447,12 @@ class Pipeline:
         }
         weights = self.settings.weights
         unit = {group: 1.0 for group in parts}
+        if not any(f in model.weights.features for f in F.POPULARITY):
+            # The model does not read public counts (features.UNLEARNED): they weigh what the user's
+            # popularity setting gives them, as in the fusion.
+            pop = self._popularity(p, raw_counts, counts)
+            share = float(weights.get("popularity", 0.0)) * min(max(float(self.settings.popularity), 0.0), 1.0)
+            signals["popularity"] = Contribution(signals["popularity"].values + share * pop.values, pop.reasons)
         if p.likes:
             signals["interests"] = history_signal(toward, views, p.tags, Taste(), none, p.likes, v["like_topics"])
             unit["interests"] = float(weights.get("history", 1.0))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -302,6 +304,7 @@ class TurnView(Vertical):
 
     def __init__(self, turn: Turn, *, compact: bool = False) -> None:
         super().__init__(classes="turn")
+        self._sync_lock = asyncio.Lock()
         self.turn = turn
         self.compact = compact
         self.later: set[str] = set()
@@ -357,7 +360,12 @@ class TurnView(Vertical):
     async def sync(self) -> None:
         """Show the turn as it is now: hidden cards go and the next ones come up, positions close
         up, the counts follow. Cards still shown keep their widget (and the focus). A view taken
-        off the screen meanwhile stops here."""
+        off the screen meanwhile stops here. One sync at a time: two interleaved at their awaits (a sort
+        and a filter pressed in quick succession) would each move cards by positions the other changed."""
+        async with self._sync_lock:
+            await self._sync()
+
+    async def _sync(self) -> None:
         box = part(self, ".cards", Vertical)
         if box is None:
             return
@@ -382,7 +390,10 @@ class TurnView(Vertical):
                 continue
             children = list(box.children)
             if children.index(widget) != pos:
-                box.move_child(widget, before=pos)
+                if pos < len(children):
+                    box.move_child(widget, before=pos)
+                else:
+                    box.move_child(widget, after=len(children) - 1)
             widget.card, widget.turn, widget.span = card, self.turn, span
             self._dress(widget, card, pos)
             widget.refresh_card()

@@ -74,7 +74,12 @@ def test_chosen_words_written_as_prose_buy_nothing_and_are_named(scenario: A.Sce
                                       "description, a few in every passage, still gain places")
 def test_chosen_words_spread_through_the_description_buy_nothing(scenario: A.Scenario, embedder: Embedder,
                                                                 make_pipeline: Callable[..., Pipeline]) -> None:
-    attacks = A.adaptive_attacks(scenario, embedder, vocab_size=12, steps=6, kinds=A.SPREAD)
+    # Six substitutions each, spread through the description as the attack is, but from only the two words
+    # nearest the profile: each greedy step encodes (free slots x words) candidate texts, so 2 words instead
+    # of 8 cost a quarter of the encoding (this test alone: 93 s instead of 194). It still gains places (two
+    # of the six targets, four places each, when this was written), so the strict xfail still holds; should
+    # the defence ever stop it, try the full attack (vocab_size=12) before removing the xfail.
+    attacks = A.adaptive_attacks(scenario, embedder, vocab_size=2, steps=6, kinds=A.SPREAD)
     outcomes = A.run(scenario, attacks, make_pipeline().rank)
     assert not [o for o in outcomes if o.gained]
 

@@ -16,7 +16,7 @@ from shieldrec.errors import ModelError
 from shieldrec.items import HistoryEvent
 from shieldrec.ranking import Embedder, Pipeline, RankRequest
 from shieldrec.ranking import learned as L
-from shieldrec.ranking.features import FEATURES, GROUPS, MODEL_FEATURES
+from shieldrec.ranking.features import FEATURES, GROUPS, MODEL_FEATURES, open_gates
 from shieldrec.settings import RankingSettings, Settings
 
 from .conftest import movie
@@ -52,9 +52,11 @@ def test_the_shipped_weights_load_without_torch() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     version, n, torch_loaded = out.stdout.split()
-    assert version == "1" and int(n) == len(MODEL_FEATURES) and torch_loaded == "False"
+    assert version == "2" and int(n) == len(MODEL_FEATURES) and torch_loaded == "False"
     card = (Path(L.__file__).parent / "weights" / "README.md").read_text("utf-8")
-    assert "Data it saw" in card and "Leave one data set out" in card
+    assert "Data it saw" in card and "Leave one shape out" in card and "Leave one domain out" in card
+    # hubness models how a data set's lists were filled, not the user: the shipped model never reads it
+    assert "hubness" not in MODEL_FEATURES
 
 
 def test_scores_are_deterministic_and_the_torch_module_agrees(embedder: Embedder) -> None:
@@ -68,6 +70,12 @@ def test_scores_are_deterministic_and_the_torch_module_agrees(embedder: Embedder
     with torch.no_grad():
         via_torch = first.module("cpu")(torch.from_numpy(x)).numpy()
     assert np.allclose(via_torch, scores, atol=1e-5)
+    # A batch of requests, one per row of the first dimension: each read through its own gates.
+    [(_, plain)] = Pipeline(RankingSettings(), embedder).features_many([request()])
+    assert "instructed" in open_gates(x) and "instructed" not in open_gates(plain)
+    with torch.no_grad():
+        batch = first.module("cpu")(torch.from_numpy(np.stack([x, plain]))).numpy()
+    assert np.allclose(batch[0], scores, atol=1e-5) and np.allclose(batch[1], first.score(plain), atol=1e-5)
     parts = first.contributions(x)
     assert set(parts) == set(GROUPS)
     total = sum(parts.values())
@@ -84,12 +92,17 @@ def test_broken_weights_are_refused_and_ranking_goes_on(tmp_path: Path, embedder
         "wrong shape": json.dumps({**good, "shift": good["shift"][:-1]}),
         "not finite": json.dumps({**good, "scale": "nan"}).replace('"nan"', "NaN"),
         "other format": json.dumps({**good, "format": 99}),
+        "other feature schema": json.dumps({**good, "schema": "1-00000000"}),
+        "no feature schema": json.dumps({k: v for k, v in good.items() if k != "schema"}),
+        "unknown gate": json.dumps({**good, "gates": {"sunny": good["layers"][0]["bias"] * len(good["features"])}}),
     }
     for what, text in cases.items():
         path = tmp_path / f"{what}.json"
         path.write_text(text, "utf-8")
-        with pytest.raises(ModelError):
+        with pytest.raises(ModelError) as refused:
             L.LearnedRanker(L.load_weights(path))
+        if "schema" in what:  # loudly, with what to do
+            assert "retrain them (scripts/train_ranker.py)" in str(refused.value)
 
     def broken() -> L.LearnedRanker:
         raise ModelError("the ranker weights cannot be read (simulated); reinstall ShieldRec")
@@ -111,9 +124,9 @@ def test_the_learned_ranker_is_the_default_and_fusion_is_one_setting_away(embedd
     assert [r.score for r in learned.ranking] != [r.score for r in fused.ranking]
     assert set().union(*(r.components for r in fused.ranking)) <= {"instruction", "history", "avoid", "lexical",
                                                                    "popularity"}
-    # Without an instruction, the learned ranker also weighs how typical of the list an item is.
+    # How typical of the list an item is (hubness) is no part of the shipped model's score.
     plain = Pipeline(RankingSettings(), embedder).rank(request())
-    assert "context" in set().union(*(r.components for r in plain.ranking))
+    assert "context" not in set().union(*(r.components for r in plain.ranking))
     # The parts explain every difference between two candidates' scores (what is left is one
     # request-wide constant, which moves nothing).
     gaps = [r.score - sum(r.components.values()) for r in learned.ranking]
@@ -130,7 +143,10 @@ def test_a_profile_head_sits_on_top_of_the_prior(embedder: Embedder) -> None:
     weight[FEATURES.index("platform_rank")] = 100.0
     led = Pipeline(RankingSettings(diversity=0.0), embedder, head=L.ResidualHead(weight, events=40)).rank(req)
     assert [r.item.item_id for r in led.ranking] == [c.item_id for c in req.candidates]
-    assert all("context" in r.components for r in led.ranking)
+    # the head's push is the "context" part (the platform's order), for every item but the one in the
+    # middle of the platform's list, where that order says nothing
+    middle = req.candidates[(len(req.candidates) - 1) // 2].item_id
+    assert all("context" in r.components for r in led.ranking if r.item.item_id != middle)
     with pytest.raises(ModelError):
         L.ResidualHead(np.zeros(3))
 
