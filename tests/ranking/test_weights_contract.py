@@ -53,3 +53,22 @@ def test_the_shipped_weights_are_current_and_stale_ones_are_caught(embedder: Emb
     other = L.load_weights()
     other.layers = [(other.layers[0][0] * 0.5, other.layers[0][1])]
     assert "the features under them changed" in T.stale(L.LearnedRanker(other), pool, 30, 0)
+
+
+def test_leaving_a_shape_out_trains_without_it_and_scores_it_on_test_users(embedder: Embedder,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    T = trainer()
+    ctx = EvalContext(seed=0, _embedder=embedder)
+    only = ("titles/uniform/none", "titles/uniform/short/h4/n10")
+    lists = T.build_lists(ctx, 12, None, 0, ("movielens-100k",), only)
+    assert set(lists) == {("movielens-100k", name) for name in only} and all(lists.values())
+    seen: list[int] = []
+    fit = T.fit
+    monkeypatch.setattr(T, "fit", lambda pool, epochs, seed, card=None: seen.append(len(pool)) or fit(pool, epochs,
+                                                                                                     seed, card))
+    args = type("Args", (), {"epochs": 5, "seed": 0, "test_users": 10, "data": None})()
+    table = T.leave_out(ctx, lists, "shape", args).splitlines()
+    # one fit per shape, each on the other shape's lists alone, and one row per held-out cell
+    assert seen == [len(lists[("movielens-100k", name)]) for name in reversed(sorted(only))]
+    assert table[0] == T.HEAD[0] and len(table) == 2 + len(only)
+    assert all(row.startswith("| movielens-100k | titles/uniform/") and row.count("[") == 3 for row in table[2:])
