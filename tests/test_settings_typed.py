@@ -239,6 +239,12 @@ def test_the_objects_stay_plain_dataclasses() -> None:
 # --- Through the CLI: the refusal is a click error naming the key, exit status 1, no traceback.
 
 
+def write_config(text: str) -> None:
+    config = get_paths().config_file
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(text, "utf-8")
+
+
 def run(*args: str) -> tuple[int, str]:
     result = CliRunner().invoke(cli, list(args))
     assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
@@ -246,9 +252,7 @@ def run(*args: str) -> tuple[int, str]:
 
 
 def test_the_cli_refuses_a_misspelt_ranker() -> None:
-    config = get_paths().config_file
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text('[ranking]\nranker = "lerned"\n', "utf-8")
+    write_config('[ranking]\nranker = "lerned"\n')
     code, output = run("platform", "review")
     assert code == 1
     assert "Error:" in output and "ranking.ranker" in output and '"lerned"' in output
@@ -257,27 +261,21 @@ def test_the_cli_refuses_a_misspelt_ranker() -> None:
 
 
 def test_rerank_refuses_a_wrong_diversity_before_it_reads_anything() -> None:
-    config = get_paths().config_file
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text('[ranking]\ndiversity = "high"\n', "utf-8")
+    write_config('[ranking]\ndiversity = "high"\n')
     result = CliRunner().invoke(cli, ["rerank"], input="")
     assert result.exit_code == 1, result.output
     assert "ranking.diversity" in result.output and "a number between 0 and 1" in result.output
 
 
 def test_the_cli_names_an_unknown_key() -> None:
-    config = get_paths().config_file
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text("[ranking]\ndiversty = 0.2\n", "utf-8")
+    write_config("[ranking]\ndiversty = 0.2\n")
     code, output = run("platform", "review")
     assert code == 1
     assert "unknown setting ranking.diversty" in output and "did you mean ranking.diversity?" in output
 
 
 def test_the_cli_reads_and_writes_a_valid_file() -> None:
-    config = get_paths().config_file
-    config.parent.mkdir(parents=True, exist_ok=True)
-    config.write_text('[ranking]\ndiversity = 0.2\n[privacy]\nquery_review = "silent"\n', "utf-8")
+    write_config('[ranking]\ndiversity = 0.2\n[privacy]\nquery_review = "silent"\n')
     assert run("platform", "review") == (0, "query review: silent\n")
     assert run("platform", "review", "ask") == (0, "query review: ask\n")
     again = Settings.load()

@@ -16,6 +16,7 @@ trained on, and a file that does not match is refused.
 from __future__ import annotations
 
 import math
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -84,8 +85,6 @@ SCHEMA_VERSION = 2
 
 def schema_fingerprint() -> str:
     """The feature schema weights must have been trained on: its version, its names and its gates."""
-    import zlib
-
     names = ",".join(FEATURES) + "|" + ";".join(f"{g}={'+'.join(c)}" for g, c in GATES.items())
     return f"{SCHEMA_VERSION}-{zlib.crc32(names.encode('utf-8')):08x}"
 

@@ -400,6 +400,11 @@ class Pipeline:
         views = p.request.candidates
         return with_trust_notes(popularity_signal(views, counts[0], raw), views, p.record)
 
+    def _popularity_weight(self) -> float:
+        """The hand-set weight of public counts, scaled by the user's say over them (0..1)."""
+        say = min(max(float(self.settings.popularity), 0.0), 1.0)
+        return float(self.settings.weights.get("popularity", 0.0)) * say
+
     def _fused(self, p: _Prepared, v: dict[str, np.ndarray], penalties: dict[str, np.ndarray]) -> Fused:
         """The hand-set fusion: each signal times its weight in settings.weights."""
         views, cands = p.request.candidates, v["cands"]
@@ -414,8 +419,7 @@ class Pipeline:
             "popularity": self._popularity(p, *self._claims(p)),
         }
         weights = dict(self.settings.weights)
-        # The user's say over public counts holds for the hand-set weights too.
-        weights["popularity"] = weights.get("popularity", 0.0) * min(max(float(self.settings.popularity), 0.0), 1.0)
+        weights["popularity"] = self._popularity_weight()
         signals.update(run_scorers(self.scorers, p.request, views, weights))
         return fuse(len(views), signals, weights, penalties)
 
@@ -432,6 +436,7 @@ class Pipeline:
         none = np.zeros((0, cands.shape[1]), dtype=np.float32)
         lexical = lexical_signal(views, p.taste)
         raw_counts, counts = self._claims(p)
+        popular = self._popularity(p, raw_counts, counts)
         x = F.compute(self._inputs(p, v, lexical.values, counts))
         parts = model.contributions(x, self.head)
         # Each group's part carries its own signal's reason. The learned like-versus-dislike part
@@ -440,7 +445,7 @@ class Pipeline:
             "instruction": instruction_signal(toward, views, p.tags, query, p.wanted, v["wanted"]).reasons,
             "history": history_signal(toward, views, p.tags, p.taste, v["liked"], (), none).reasons,
             "lexical": lexical.reasons,
-            "popularity": self._popularity(p, raw_counts, counts).reasons,
+            "popularity": popular.reasons,
         }
         signals: dict[str, Contribution] = {
             group: Contribution(values, evidence.get(group, [""] * n)) for group, values in parts.items()
@@ -450,9 +455,8 @@ class Pipeline:
         if not any(f in model.weights.features for f in F.POPULARITY):
             # The model does not read public counts (features.UNLEARNED): they weigh what the user's
             # popularity setting gives them, as in the fusion.
-            pop = self._popularity(p, raw_counts, counts)
-            share = float(weights.get("popularity", 0.0)) * min(max(float(self.settings.popularity), 0.0), 1.0)
-            signals["popularity"] = Contribution(signals["popularity"].values + share * pop.values, pop.reasons)
+            signals["popularity"] = Contribution(signals["popularity"].values
+                                                 + self._popularity_weight() * popular.values, popular.reasons)
         if p.likes:
             signals["interests"] = history_signal(toward, views, p.tags, Taste(), none, p.likes, v["like_topics"])
             unit["interests"] = float(weights.get("history", 1.0))

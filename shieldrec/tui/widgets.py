@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -390,10 +389,7 @@ class TurnView(Vertical):
                 continue
             children = list(box.children)
             if children.index(widget) != pos:
-                if pos < len(children):
-                    box.move_child(widget, before=pos)
-                else:
-                    box.move_child(widget, after=len(children) - 1)
+                box.move_child(widget, before=pos)
             widget.card, widget.turn, widget.span = card, self.turn, span
             self._dress(widget, card, pos)
             widget.refresh_card()
