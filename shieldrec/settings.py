@@ -78,8 +78,8 @@ class RankingSettings:
     injection_penalty: NonNegative = 2.0
     include_consumed: Flag = False
     # Read each description also without each of its passages, so words planted in one passage
-    # count against the item (ranking/passages.py). Off: described items embed about four times
-    # faster the first time they are seen, and such words buy rank again.
+    # count against the item (ranking/passages.py). The views are pooled from the pass that encodes
+    # the whole text, so it costs little (a fresh answer about 1.1x); off, such words buy rank again.
     passage_check: Flag = True
     # Signal name -> weight. A table in the file changes the weights it names; the others keep
     # their defaults. Names beyond DEFAULT_WEIGHTS are plug-in scorers' (ranking/pipeline.py).

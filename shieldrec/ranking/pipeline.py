@@ -22,7 +22,7 @@ from shieldrec.ranking import labels as L
 from shieldrec.ranking.clean import sanitize_item
 from shieldrec.ranking.constraints import parse_instruction, positive_text
 from shieldrec.ranking.diversity import NEAR_DUPLICATE, SIMILAR, mmr
-from shieldrec.ranking.embedder import Embedder
+from shieldrec.ranking.embedder import Embedder, Keep
 from shieldrec.ranking.explain import choose_reasons
 from shieldrec.ranking.filters import SeenIndex, filter_candidates, standing_avoids
 from shieldrec.ranking.contribution import Contribution
@@ -30,7 +30,7 @@ from shieldrec.ranking.fusion import Fused, fuse, run_scorers
 from shieldrec.ranking.injection import HIDING, scoring_view
 from shieldrec.ranking.learned import LearnedRanker, ResidualHead
 from shieldrec.ranking.lexical import lexical_signal
-from shieldrec.ranking.passages import NOTE_PULL, CandidateVectors, view_texts
+from shieldrec.ranking.passages import NOTE_PULL, CandidateVectors, head_view, view_keeps
 from shieldrec.ranking.popularity import popularity_signal
 from shieldrec.ranking.semantic import (
     TEXT_CHARS,
@@ -83,7 +83,8 @@ class _Prepared:
     checks: list[Check] = field(default_factory=list)
     unchecked: frozenset[str] = frozenset()  # ids of items a constraint could not be checked on
     texts: list[str] = field(default_factory=list)
-    view_counts: list[int] = field(default_factory=list)  # per kept item, its passage views in `texts` (last)
+    keeps: list[tuple[Keep, ...]] = field(default_factory=list)  # per kept item, its passage views (passages.py)
+    heads: list[str | None] = field(default_factory=list)  # per kept item, its view "title and tags alone", if any
 
 
 def _clean_event(ev: HistoryEvent) -> HistoryEvent:
@@ -154,14 +155,14 @@ class Pipeline:
 
     def rank_many(self, reqs: Sequence[RankRequest]) -> list[RankResult]:
         prepared = [self._prepare(r) for r in reqs]
-        self.embedder.prefetch([t for p in prepared for t in p.texts])
+        self._prefetch(prepared)
         return [self._finish(p) for p in prepared]
 
     def features_many(self, reqs: Sequence[RankRequest]) -> list[tuple[list[str], np.ndarray]]:
         """Per request: the ids of the candidates the filters kept, in the order given, and their
         feature matrix (features.FEATURES columns): what the learned ranker scores, for training."""
         prepared = [self._prepare(r, features=True) for r in reqs]
-        self.embedder.prefetch([t for p in prepared for t in p.texts])
+        self._prefetch(prepared)
         out = []
         for p in prepared:
             ids = [it.item_id for it in p.shown]
@@ -172,6 +173,11 @@ class Pipeline:
             lexical = lexical_signal(p.request.candidates, p.taste)
             out.append((ids, F.compute(self._inputs(p, v, lexical.values))))
         return out
+
+    def _prefetch(self, prepared: Sequence[_Prepared]) -> None:
+        """Every text the requests embed, and their candidates' views, in one batched pass."""
+        self.embedder.prefetch([t for p in prepared for t in p.texts],
+                               {t: k for p in prepared for t, k in zip(p.texts, p.keeps) if k})
 
     def _learned(self) -> LearnedRanker | None:
         """The model that scores, or None for the hand-set fusion (or when the weights cannot load)."""
@@ -270,9 +276,9 @@ class Pipeline:
         if shown:
             prep.liked_tags = liked_tags
             check = self.settings.passage_check
-            described = [view_texts(item_head(v, tg), v.text[:TEXT_CHARS], bool(tg)) if check else ()
-                         for v, tg in zip(views, tags)]
-            prep.view_counts = [len(d) for d in described]
+            heads = [item_head(v, tg) for v, tg in zip(views, tags)]
+            prep.keeps = [view_keeps(h, v.text[:TEXT_CHARS]) if check else () for h, v in zip(heads, views)]
+            prep.heads = [head_view(h, v.text, bool(tg)) if check else None for h, v, tg in zip(heads, views, tags)]
             prep.texts = [
                 *(item_text(v, t) for v, t in zip(views, tags)),
                 *(item_text(it, t) for it, t in zip(taste.liked_items, prep.liked_tags)),
@@ -282,7 +288,7 @@ class Pipeline:
                 *wanted,
                 *(a[0] for a in avoided),
                 *(p.value for p in likes if p.target == "topic"),
-                *(t for d in described for t in d),
+                *(h for h in prep.heads if h is not None),
             ]
         return prep
 
@@ -290,13 +296,21 @@ class Pipeline:
 
     def _vectors(self, p: _Prepared) -> dict[str, np.ndarray]:
         """The request's embeddings, split by what they embed."""
-        names = ("cands", "liked", "disliked", "neutral", "query", "wanted", "avoided", "like_topics", "views")
+        names = ("cands", "liked", "disliked", "neutral", "query", "wanted", "avoided", "like_topics", "heads")
         topics = sum(1 for x in p.likes if x.target == "topic")
         sizes = [len(p.shown), len(p.taste.liked), len(p.taste.disliked), len(p.neutral), 1 if p.query else 0,
                  len(p.wanted), len(p.avoided), topics]
+        described = any(p.keeps)
+        if described:  # first, so each candidate's text and its views come from one pass
+            self._prefetch([p])
         v = dict(zip(names, np.split(self.embedder.encode(p.texts), np.cumsum(sizes))))
-        per_item = np.split(v["views"], np.cumsum(p.view_counts)[:-1]) if p.view_counts else []
-        v["views"] = CandidateVectors.of(v["cands"], per_item).views
+        if described or any(h is not None for h in p.heads):
+            pooled = self.embedder.views(p.texts[: len(p.shown)], p.keeps)
+            heads = iter(v["heads"])  # encoded as texts of their own, in order
+            v["views"] = CandidateVectors.read(v["cands"], [next(heads) if h is not None else None for h in p.heads],
+                                               pooled).views
+        else:
+            v["views"] = CandidateVectors.of(v["cands"], []).views
         return v
 
     def _inputs(self, p: _Prepared, v: dict[str, np.ndarray], lexical: np.ndarray,

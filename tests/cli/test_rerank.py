@@ -260,9 +260,9 @@ def test_each_distinct_text_is_encoded_once_across_many_requests(monkeypatch: py
     sent: list[str] = []
     real = Embedder._encode_with_model
 
-    def counting(self: Embedder, texts: list[str]) -> np.ndarray:
+    def counting(self: Embedder, texts: list[str], keeps: dict[str, Any]) -> tuple[np.ndarray, dict[Any, np.ndarray]]:
         sent.extend(texts)
-        return real(self, texts)
+        return real(self, texts, keeps)
 
     monkeypatch.setattr(Embedder, "_encode_with_model", counting)
     monkeypatch.setattr("shieldrec.batch.BATCH_SIZE", 7)  # several batches, so reuse must cross them

@@ -55,6 +55,39 @@ def test_second_rank_of_the_same_request_encodes_nothing(store: Store) -> None:
     assert store.embeddings.count() == first
 
 
+def test_a_text_and_its_views_cost_one_pass_and_are_kept_for_the_next_answer(store: Store) -> None:
+    text = "The Iron Giant (1999). Animation. A boy befriends a giant robot that fell from space."
+    cut = text.index(" A boy")
+    everything, head_only = ((0, len(text)),), ((0, cut),)
+    emb = Embedder(cache=store.embeddings, device="cpu")
+    [views] = emb.views([text], [[everything, head_only]])
+    assert emb.stats.model_calls == 1 and emb.stats.encoded == 1
+    whole = emb.encode([text])[0]
+    assert emb.stats.model_calls == 1  # the whole text came from the same pass
+    # A view of every character is the text's own vector (the same mean pooling); a view of the
+    # head alone is another vector, nearer the head's words than the whole is.
+    assert np.allclose(views[0], whole, atol=1e-5)
+    head = emb.encode(["The Iron Giant (1999). Animation"])[0]
+    assert float(views[1] @ head) > float(whole @ head)
+    # A fresh embedder on the same database reads both from SQLite: nothing is encoded again.
+    again = Embedder(cache=store.embeddings, device="cpu")
+    [stored] = again.views([text], [[everything, head_only]])
+    assert again.stats.encoded == 0 and np.allclose(stored, views, atol=1e-6)
+    # A view is never taken for a text, even one spelt like its stored key.
+    assert again.encode([f"{everything!r}\x00{text}"]).shape == (1, 384) and again.stats.encoded == 1
+
+
+def test_titles_and_plots_encode_as_the_model_encodes_them_alone(embedder: Embedder) -> None:
+    # Batched by length (a title is not padded to a plot), each vector is the model's own.
+    from shieldrec.ranking.embedder import load_model
+
+    texts = ["Up", "A long plot about a man who ties balloons to his house and flies away " * 6, "  leading spaces"]
+    fresh = Embedder(device="cpu")
+    got = fresh.encode(texts)
+    alone = load_model("cpu").encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+    assert np.allclose(got, alone, atol=1e-5)
+
+
 def test_rank_many_encodes_each_distinct_text_once(store: Store) -> None:
     emb = Embedder(cache=store.embeddings, device="cpu")
     pipe = Pipeline(RankingSettings(), emb)

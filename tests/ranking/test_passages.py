@@ -9,8 +9,8 @@ import numpy as np
 
 from shieldrec.items import Item
 from shieldrec.ranking import Embedder
-from shieldrec.ranking.passages import MIN_WORDS, MIRROR, PARTS, CandidateVectors, views
-from shieldrec.ranking.semantic import item_text
+from shieldrec.ranking.passages import MIN_WORDS, MIRROR, PARTS, CandidateVectors, view_keeps, views
+from shieldrec.ranking.semantic import item_head, item_text
 
 
 def test_a_description_is_read_by_its_title_alone_and_without_each_passage_in_turn() -> None:
@@ -64,10 +64,44 @@ def test_words_planted_in_one_passage_do_not_raise_what_the_ranker_reads(embedde
     query = embedder.encode(["a hopeful science fiction film"])[0]
 
     def read(items: list[Item]) -> CandidateVectors:
-        per_item = [embedder.encode([item_text(replace(it, text=t)) for t in views(it.text)]) for it in items]
-        return CandidateVectors.of(embedder.encode([item_text(it) for it in items]), per_item)
+        # As the pipeline reads them: the head encoded alone, the passages pooled from the whole's pass.
+        texts = [item_text(it) for it in items]
+        full = embedder.encode(texts)
+        pooled = embedder.views(texts, [view_keeps(item_head(it), it.text) for it in items])
+        heads = embedder.encode([item_head(it) for it in items])
+        return CandidateVectors.read(full, list(heads), pooled)
 
     both = read([clean, planted])
     assert float(both.full[1] @ query) > float(both.full[0] @ query) + 0.05  # the words do pull the whole
     assert both.toward(query)[1] <= both.toward(query)[0]  # but not what is ranked by
     assert both.pull(query)[0] == 0.0 and both.pull(query)[1] > 0.05
+
+
+def test_each_view_keeps_the_text_but_one_passage_in_the_characters_the_model_reads() -> None:
+    head, text = "White on Rice (2009). Comedy", " ".join(f"word{i}" for i in range(40))
+    whole = f"{head}. {text}"
+    keeps = view_keeps(head, text)
+    assert len(keeps) == PARTS
+    for keep, words in zip(keeps, views(text)[1:]):
+        kept = "".join(whole[a:b] for a, b in keep)
+        # The head always, then exactly the words of the view "without this passage".
+        assert kept.startswith(f"{head}. ") and kept[len(head) + 2:].split() == words.split()
+    assert view_keeps(head, "too short to cut") == ()
+
+
+def test_a_pooled_view_is_moved_gain_times_as_far_from_its_whole() -> None:
+    full = np.array([[1.0, 0.0], [0.0, 1.0], [0.6, 0.8]], dtype=np.float32)
+    pooled = [np.array([[np.cos(0.1), np.sin(0.1)]], dtype=np.float32),
+              np.array([[np.sin(0.1), np.cos(0.1)], [np.sin(0.2), np.cos(0.2)]], dtype=np.float32),
+              np.zeros((0, 2), dtype=np.float32)]
+    head = np.array([0.0, 1.0], dtype=np.float32)
+    got = CandidateVectors.read(full, [head, None, None], pooled).views
+    assert got is not None and got.shape == (2, 3, 2)
+    assert np.allclose(got[0, 0], head)  # the head is encoded on its own and kept as it is
+    assert np.allclose(np.linalg.norm(got, axis=2), 1.0)
+    # Each pooled view lands farther from its whole than pooled, in its own candidate's place.
+    assert float(got[1, 0] @ full[0]) < float(pooled[0][0] @ full[0])
+    assert float(got[0, 1] @ full[1]) < float(pooled[1][0] @ full[1])
+    assert float(got[1, 1] @ full[1]) < float(pooled[1][1] @ full[1])
+    assert np.allclose(got[:, 2], full[2])  # nothing to compare with: its whole, which pulls nothing
+    assert CandidateVectors.read(full, [None] * 3, [p[:0] for p in pooled]).views.shape == (0, 3, 2)
