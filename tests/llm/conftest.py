@@ -33,6 +33,21 @@ def busy(pid: int) -> bool:
     return stat.rsplit(")", 1)[1].split()[0] == "R"
 
 
+def answered(pid: int, count: int, timeout: float = 120.0) -> int:
+    """Wait until the process has finished `count` spells of computing (running, then waiting
+    again: a pass answered) or `timeout` passes; how many it finished. The worker writes nothing
+    per request, so its scheduler state is the event to wait on, not a guess at the time it takes."""
+    deadline = time.monotonic() + timeout
+    done, running = 0, False
+    while done < count and time.monotonic() < deadline:
+        now = busy(pid)
+        if running and not now:
+            done += 1
+        running = now
+        time.sleep(0.002)
+    return done
+
+
 def signal_when_busy(pid: int, sig: int, timeout: float = 60.0, steady: float = 0.05) -> threading.Thread:
     """Send `sig` to `pid` once it has been computing for `steady` seconds on end: in the
     middle of a long request (a scoring pass, a generation), not at the tail of a quick one."""
@@ -171,6 +186,6 @@ def when_busy():  # noqa: ANN201 - signal_when_busy
 
 @pytest.fixture
 def procs() -> SimpleNamespace:
-    """Helpers to watch and signal real processes: busy, children, signal_when_busy."""
-    return SimpleNamespace(busy=busy, children=children, signal_when_busy=signal_when_busy)
+    """Helpers to watch and signal real processes: busy, children, answered, signal_when_busy."""
+    return SimpleNamespace(busy=busy, children=children, answered=answered, signal_when_busy=signal_when_busy)
 

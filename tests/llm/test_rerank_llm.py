@@ -111,7 +111,8 @@ def test_killing_the_model_during_a_40_request_run_still_yields_40_results(tmp_p
             worker = kids[0] if kids else None
             time.sleep(0.05)
         assert worker is not None, "the language model's worker never started"
-        time.sleep(3.0)  # some requests ranked with the model
+        # Its load, then five passes answered: some requests are ranked with the model before the kill.
+        assert procs.answered(worker, 6) == 6, "the language model's worker did not answer five passes"
         procs.signal_when_busy(worker, signal.SIGKILL).join(timeout=60)
         _, err = run.communicate(timeout=600)
     finally:
