@@ -84,6 +84,10 @@ class RankingSettings:
     # Signal name -> weight. A table in the file changes the weights it names; the others keep
     # their defaults. Names beyond DEFAULT_WEIGHTS are plug-in scorers' (ranking/pipeline.py).
     weights: dict[Text, Number] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    # How far an item's description may move its score, either way, from what its title and tags
+    # alone score: what text written to buy rank can buy at most (SECURITY.md, "The description
+    # cap"). In score units; the default is scripts/attack_report.py's and the suite's choice.
+    description_cap: NonNegative = 0.3
 
 
 @dataclass

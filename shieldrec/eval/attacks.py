@@ -260,6 +260,9 @@ class Outcome:
     attack: Attack
     clean: int  # 1-based place of the clean target
     attacked: int  # 1-based place of the attacked one
+    # For an attack on the description alone, with a description cap: the most places the cap lets
+    # it gain (the honest items above the clean target by less than four times the cap), else None.
+    bound: int | None = None
 
     @property
     def top3(self) -> bool:
@@ -269,18 +272,42 @@ class Outcome:
     def gained(self) -> bool:
         return self.attacked < self.clean
 
+    @property
+    def places(self) -> int:
+        """Places gained (0 where the attack lost places or kept its own)."""
+        return max(0, self.clean - self.attacked)
+
 
 def place(result: RankResult, item_id: str) -> int:
     return next(n for n, r in enumerate(result.ranking, 1) if r.item.item_id == item_id)
 
 
-def run(sc: Scenario, attacks: Sequence[Attack], rank: Callable[[RankRequest], RankResult]) -> list[Outcome]:
-    clean: dict[str, int] = {}
+def description_only(a: Attack) -> bool:
+    """Whether the attack wrote in the description alone: title and metadata as the platform's own."""
+    return a.item.title == a.target.title and a.item.meta == a.target.meta
+
+
+def cap_bound(result: RankResult, item_id: str, cap: float) -> int:
+    """How many places the description cap lets `item_id` gain over this (clean) ranking, in the order
+    of the scores. Under the cap each item scores within `cap` of what it scores with no description
+    at all, so whatever its own description says, it passes only items whose description-free score is
+    within 2 x cap of its own, which in this ranking's scores are within 4 x cap of it."""
+    mine = next(r.score for r in result.ranking if r.item.item_id == item_id)
+    return sum(1 for r in result.ranking if r.item.item_id != item_id and 0 <= r.score - mine < 4 * cap)
+
+
+def run(sc: Scenario, attacks: Sequence[Attack], rank: Callable[[RankRequest], RankResult],
+        cap: float | None = None) -> list[Outcome]:
+    """Each attack ranked against its clean target's place; with `cap` (the ranker's description cap),
+    each attack on the description alone also gets its bound."""
+    clean: dict[str, RankResult] = {}
     out = []
     for a in attacks:
         if a.target.item_id not in clean:
-            clean[a.target.item_id] = place(rank(sc.request(a.target)), a.target.item_id)
-        out.append(Outcome(a, clean[a.target.item_id], place(rank(sc.request(a.item)), a.item.item_id)))
+            clean[a.target.item_id] = rank(sc.request(a.target))
+        before = clean[a.target.item_id]
+        bound = cap_bound(before, a.target.item_id, cap) if cap is not None and description_only(a) else None
+        out.append(Outcome(a, place(before, a.target.item_id), place(rank(sc.request(a.item)), a.item.item_id), bound))
     return out
 
 
@@ -292,3 +319,30 @@ def table(outcomes: Sequence[Outcome]) -> dict[str, tuple[int, int, int]]:
         if got:
             rows[fam] = (len(got), sum(o.top3 for o in got), sum(o.gained for o in got))
     return rows
+
+
+def gains(outcomes: Sequence[Outcome]) -> dict[str, tuple[float, int, int | None]]:
+    """Per family (and "all"): (mean places gained, most places gained, the cap's bound on the most,
+    None where no attack of the family has one)."""
+    rows: dict[str, tuple[float, int, int | None]] = {}
+    for fam in (*FAMILIES, "all"):
+        got = [o for o in outcomes if fam in ("all", o.attack.family)]
+        if got:
+            bounds = [o.bound for o in got if o.bound is not None]
+            rows[fam] = (sum(o.places for o in got) / len(got), max(o.places for o in got),
+                         max(bounds) if bounds else None)
+    return rows
+
+
+def baseline_rank(embedder: Embedder) -> Callable[[RankRequest], RankResult]:
+    """The five-line baseline (eval/baseline.py) as a ranker of the suite's requests: it reads the
+    platform's text as sent, with no defence of any kind."""
+    from shieldrec.eval import baseline
+    from shieldrec.ranking.types import Ranked
+
+    def rank(req: RankRequest) -> RankResult:
+        scores = baseline.scores(req, embedder)
+        order = np.argsort(-scores, kind="stable")
+        return RankResult(req.request_id, [Ranked(req.candidates[i], float(scores[i])) for i in order], [])
+
+    return rank

@@ -144,7 +144,8 @@ DESCRIPTIVE_WORDS = 15
 _OPENERS = frozenset({"", "i", "and", "please", "but", "just", "also", "so", "or", "and please", "oh", "ok"})
 
 
-def _descriptive(text: str) -> bool:
+def descriptive(text: str) -> bool:
+    """Whether an instruction reads as a description of what is wanted rather than a request."""
     return len(_WORD.findall(text)) >= DESCRIPTIVE_WORDS
 
 
@@ -154,13 +155,13 @@ _STATEMENT = re.compile(r"^(?:(?:it|this|that|they|he|she|i|we|you)\s+)?(?:does|
                         r"|would|will|could|can|should|wo|ca)$", _F)
 
 
-def _negation(clause: str, descriptive: bool) -> re.Match[str] | None:
+def _negation(clause: str, prose: bool) -> re.Match[str] | None:
     """The negation that sets the rest of `clause` aside, if it does."""
     neg = _NEGATION.search(clause)
     if neg is None:
         return None
     before = " ".join(clause[: neg.start()].lower().split())
-    if _STATEMENT.match(before) or (descriptive and before not in _OPENERS):
+    if _STATEMENT.match(before) or (prose and before not in _OPENERS):
         return None
     return neg
 _IGNORED_NEGATIONS = frozenset({"long", "short", "old", "new", "recent", "much", "too", "a", "the", "too long"})
@@ -269,11 +270,11 @@ def _parse(text: str) -> Intent:
 
     wanted: list[str] = []
     public: list[str] = []
-    descriptive = _descriptive(work)
+    prose = descriptive(work)
     for clause in _CLAUSE.split(work):
         if not clause or not clause.strip():
             continue
-        neg = _negation(clause, descriptive)
+        neg = _negation(clause, prose)
         positive, negated = (clause[: neg.start()], clause[neg.end():]) if neg else (clause, "")
         for phrase in _phrases(_kind_words(negated, intent)):
             low = phrase.lower()
@@ -309,11 +310,11 @@ def positive_text(intent: Intent) -> str:
     work = _limits(intent.raw, Intent())
     work = _CREATOR_EXCLUSION.sub(" , ", work)
     kept = []
-    descriptive = _descriptive(work)
+    prose = descriptive(work)
     for clause in _CLAUSE.split(work):
         if not clause or not clause.strip():
             continue
-        neg = _negation(clause, descriptive)
+        neg = _negation(clause, prose)
         part = _REQUEST.sub(" ", clause[: neg.start()] if neg else clause)
         part = _trim(" ".join(part.split()).strip(" ,"))
         if part:

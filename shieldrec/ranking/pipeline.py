@@ -20,7 +20,7 @@ from shieldrec.ranking import explain, facts
 from shieldrec.ranking import features as F
 from shieldrec.ranking import labels as L
 from shieldrec.ranking.clean import sanitize_item
-from shieldrec.ranking.constraints import parse_instruction, positive_text
+from shieldrec.ranking.constraints import descriptive, parse_instruction, positive_text
 from shieldrec.ranking.diversity import NEAR_DUPLICATE, SIMILAR, mmr
 from shieldrec.ranking.embedder import Embedder, Keep
 from shieldrec.ranking.explain import choose_reasons
@@ -53,6 +53,7 @@ from shieldrec.store import Store
 log = logging.getLogger(__name__)
 
 CARRIED = "demoted: one passage of its description carries its match (counted against it)"
+CAP = "description cap"  # the component: what the cap took off (or gave back)
 
 Reorder = Callable[[RankRequest, list[Ranked]], list[Ranked]]
 
@@ -85,6 +86,8 @@ class _Prepared:
     texts: list[str] = field(default_factory=list)
     keeps: list[tuple[Keep, ...]] = field(default_factory=list)  # per kept item, its passage views (passages.py)
     heads: list[str | None] = field(default_factory=list)  # per kept item, its view "title and tags alone", if any
+    # Per kept item with a description: its title and tags, scored alone for the description cap.
+    bare: list[str | None] = field(default_factory=list)
 
 
 def _clean_event(ev: HistoryEvent) -> HistoryEvent:
@@ -209,8 +212,12 @@ class Pipeline:
         taste = read_taste(history)
         liked_tags = [facts.genres(it) for it in taste.liked_items]
         query = positive_text(intent) or ", ".join(intent.wanted)
+        # The words of a request are interests a list could be aimed at; those of a paragraph (a review,
+        # a plot) are not: an honest description shares them because it matches, and flagging it as a
+        # list of them put the very item described last. What a description can buy is capped anyway.
+        asked = [] if descriptive(instruction) else [query, *intent.wanted]
         interests = interest_stems([
-            query, *intent.wanted, *(p.value for p in prefs if p.kind == "like"), *(g for t in liked_tags for g in t),
+            *asked, *(p.value for p in prefs if p.kind == "like"), *(g for t in liked_tags for g in t),
         ])
         views, labels, forced = [], [], []
         paid = np.zeros(len(shown), dtype=bool)
@@ -279,6 +286,8 @@ class Pipeline:
             heads = [item_head(v, tg) for v, tg in zip(views, tags)]
             prep.keeps = [view_keeps(h, v.text[:TEXT_CHARS]) if check else () for h, v in zip(heads, views)]
             prep.heads = [head_view(h, v.text, bool(tg)) if check else None for h, v, tg in zip(heads, views, tags)]
+            capped = math.isfinite(self.settings.description_cap)
+            prep.bare = [h if capped and v.text.strip() else None for h, v in zip(heads, views)]
             prep.texts = [
                 *(item_text(v, t) for v, t in zip(views, tags)),
                 *(item_text(it, t) for it, t in zip(taste.liked_items, prep.liked_tags)),
@@ -289,6 +298,7 @@ class Pipeline:
                 *(a[0] for a in avoided),
                 *(p.value for p in likes if p.target == "topic"),
                 *(h for h in prep.heads if h is not None),
+                *(b for b in prep.bare if b is not None),
             ]
         return prep
 
@@ -296,10 +306,10 @@ class Pipeline:
 
     def _vectors(self, p: _Prepared) -> dict[str, np.ndarray]:
         """The request's embeddings, split by what they embed."""
-        names = ("cands", "liked", "disliked", "neutral", "query", "wanted", "avoided", "like_topics", "heads")
+        names = ("cands", "liked", "disliked", "neutral", "query", "wanted", "avoided", "like_topics", "heads", "bare")
         topics = sum(1 for x in p.likes if x.target == "topic")
         sizes = [len(p.shown), len(p.taste.liked), len(p.taste.disliked), len(p.neutral), 1 if p.query else 0,
-                 len(p.wanted), len(p.avoided), topics]
+                 len(p.wanted), len(p.avoided), topics, sum(h is not None for h in p.heads)]
         described = any(p.keeps)
         if described:  # first, so each candidate's text and its views come from one pass
             self._prefetch([p])
@@ -345,6 +355,8 @@ class Pipeline:
             fused = self._fused(p, v, penalties)
         else:
             fused = self._scored(model, p, v, penalties)
+        if any(b is not None for b in p.bare):
+            fused = self._capped(model, p, v, penalties, fused)
 
         by_score = [int(j) for j in np.argsort(-fused.scores, kind="stable")]
         ranked = [
@@ -419,7 +431,38 @@ class Pipeline:
         say = min(max(float(self.settings.popularity), 0.0), 1.0)
         return float(self.settings.weights.get("popularity", 0.0)) * say
 
-    def _fused(self, p: _Prepared, v: dict[str, np.ndarray], penalties: dict[str, np.ndarray]) -> Fused:
+    def _capped(self, model: LearnedRanker | None, p: _Prepared, v: dict[str, np.ndarray],
+                penalties: dict[str, np.ndarray], fused: Fused) -> Fused:
+        """The description cap: each item's score is its score with every description left out
+        (title and tags alone, the same for all candidates), plus the difference the descriptions
+        make, clipped to +-cap. Whatever a description says, its item's score stays within cap of
+        what it scores without one, so it never passes an item whose description-free score is
+        higher by more than twice the cap (SECURITY.md). Plug-in scorers are outside it: they read
+        the text their own way and carry their own checks. What the cap took off shows as a component
+        of the score, not as a reason: a reason names evidence in the item's own metadata."""
+        cap = float(self.settings.description_cap)
+        rows = [j for j, b in enumerate(p.bare) if b is not None]
+        cands = v["cands"].copy()
+        cands[rows] = v["bare"]
+        items = list(p.request.candidates)
+        for j in rows:
+            items[j] = replace(items[j], text="")
+        bare_p = replace(p, request=replace(p.request, candidates=items))
+        bare_v = {**v, "cands": cands, "views": CandidateVectors.of(cands, []).views}
+        bare = (self._fused(bare_p, bare_v, penalties, plugins=False) if model is None
+                else self._scored(model, bare_p, bare_v, penalties, plugins=False))
+        names = {str(getattr(s, "name", "") or type(s).__name__) for s in self.scorers}
+        plugin = np.array([sum(c.get(name, 0.0) for name in names) for c in fused.components])
+        share = fused.scores - plugin - bare.scores
+        moved = np.clip(share, -cap, cap) - share
+        scores = fused.scores + moved
+        for j in np.nonzero(np.abs(moved) > 1e-9)[0]:
+            j = int(j)
+            fused.components[j][CAP] = round(float(moved[j]), 6)
+        return Fused(scores, fused.components, fused.evidence)
+
+    def _fused(self, p: _Prepared, v: dict[str, np.ndarray], penalties: dict[str, np.ndarray],
+               plugins: bool = True) -> Fused:
         """The hand-set fusion: each signal times its weight in settings.weights."""
         views, cands = p.request.candidates, v["cands"]
         toward = CandidateVectors(cands, v["views"]).toward
@@ -434,11 +477,13 @@ class Pipeline:
         }
         weights = dict(self.settings.weights)
         weights["popularity"] = self._popularity_weight()
-        signals.update(run_scorers(self.scorers, p.request, views, weights))
+        if plugins:
+            signals.update(run_scorers(self.scorers, p.request, views, weights))
         return fuse(len(views), signals, weights, penalties)
 
     def _scored(
-        self, model: LearnedRanker, p: _Prepared, v: dict[str, np.ndarray], penalties: dict[str, np.ndarray]
+        self, model: LearnedRanker, p: _Prepared, v: dict[str, np.ndarray], penalties: dict[str, np.ndarray],
+        plugins: bool = True,
     ) -> Fused:
         """The learned ranker's score, split by feature group, each part carrying the reason its
         signal gives; what the data sets cannot teach (the user's stated likes and avoids, what
@@ -478,9 +523,10 @@ class Pipeline:
             signals["avoid"] = avoid_signal(cands, views, p.tags, p.taste, v["liked"], v["disliked"], p.avoided,
                                             v["avoided"], p.avoids)
             unit["avoid"] = float(weights.get("avoid", 1.0))
-        plugins = run_scorers(self.scorers, p.request, views, weights)
-        signals.update(plugins)
-        unit.update({name: float(weights.get(name, 0.0)) for name in plugins})
+        if plugins:
+            extra = run_scorers(self.scorers, p.request, views, weights)
+            signals.update(extra)
+            unit.update({name: float(weights.get(name, 0.0)) for name in extra})
         return fuse(n, signals, unit, penalties)
 
     def _reordered(self, request: RankRequest, ranked: list[Ranked], index: dict[int, int]) -> list[Ranked] | None:

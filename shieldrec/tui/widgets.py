@@ -368,10 +368,19 @@ class TurnView(Vertical):
         box = part(self, ".cards", Vertical)
         if box is None:
             return
-        wanted = self.turn.visible
-        ids = {c.item.item_id for c in wanted}
-        current = {w.item_id: w for w in self.cards()}
-        gone = [w for item_id, w in current.items() if item_id not in ids]
+        # One widget per item: cards are placed by their item, so a repeated item would be moved
+        # twice and leave a hole where it first stood.
+        first: dict[str, Card] = {}
+        for c in self.turn.visible:
+            first.setdefault(c.item.item_id, c)
+        wanted = list(first.values())
+        current: dict[str, ResultCard] = {}
+        gone: list[ResultCard] = []
+        for w in self.cards():
+            if w.item_id in first and w.item_id not in current:
+                current[w.item_id] = w
+            else:
+                gone.append(w)
         if gone:
             await box.remove_children(gone)
             if not box.is_attached:
@@ -379,7 +388,7 @@ class TurnView(Vertical):
         span = self.span
         for pos, card in enumerate(wanted):
             widget = current.get(card.item.item_id)
-            if widget is None or widget in gone:
+            if widget is None:
                 widget = ResultCard(card, self.turn, span)
                 self._dress(widget, card, pos)
                 children = list(box.children)
@@ -388,8 +397,10 @@ class TurnView(Vertical):
                     return
                 continue
             children = list(box.children)
-            if children.index(widget) != pos:
-                box.move_child(widget, before=pos)
+            if widget not in children or pos >= len(children):
+                return  # the app is taking the view down under this sync (closing, or a new chat)
+            if children[pos] is not widget:
+                box.move_child(widget, before=children[pos])
             widget.card, widget.turn, widget.span = card, self.turn, span
             self._dress(widget, card, pos)
             widget.refresh_card()

@@ -1,7 +1,8 @@
 """The attack suite on the default pipeline, with the real embedding model and real films: text
 written to buy rank (instructions, role tags, claims about the user, hidden text, keyword
 stuffing, imitations of ShieldRec's own answer, sponsorship denials, words chosen against
-the embedding model) reaches no top 3 and gains no place over the same item without it.
+the embedding model) reaches no top 3 and gains no place over the same item without it; words
+spread through the whole description gain no more than the description cap allows.
 `scripts/attack_report.py` prints the same table for every ranker."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from shieldrec.eval import attacks as A
 from shieldrec.ranking import Embedder, Pipeline
 from shieldrec.ranking.labels import CAUGHT
 from shieldrec.ranking.pipeline import CARRIED
+from shieldrec.settings import RankingSettings
 
 MAYA = Path(__file__).resolve().parents[2] / "profiles" / "maya.toml"
 
@@ -70,18 +72,31 @@ def test_chosen_words_written_as_prose_buy_nothing_and_are_named(scenario: A.Sce
     assert named >= 3
 
 
-@pytest.mark.xfail(strict=True, reason="known limit (SECURITY.md): chosen words spread through the whole "
-                                      "description, a few in every passage, still gain places")
-def test_chosen_words_spread_through_the_description_buy_nothing(scenario: A.Scenario, embedder: Embedder,
-                                                                make_pipeline: Callable[..., Pipeline]) -> None:
-    # Six substitutions each, spread through the description as the attack is, but from only the two words
-    # nearest the profile: each greedy step encodes (free slots x words) candidate texts, so 2 words instead
-    # of 8 cost a quarter of the encoding (this test alone: 93 s instead of 194). It still gains places (two
-    # of the six targets, four places each, when this was written), so the strict xfail still holds; should
-    # the defence ever stop it, try the full attack (vocab_size=12) before removing the xfail.
-    attacks = A.adaptive_attacks(scenario, embedder, vocab_size=2, steps=6, kinds=A.SPREAD)
-    outcomes = A.run(scenario, attacks, make_pipeline().rank)
-    assert not [o for o in outcomes if o.gained]
+def test_chosen_words_spread_through_the_description_buy_no_more_than_the_description_cap_allows(
+        scenario: A.Scenario, embedder: Embedder, make_pipeline: Callable[..., Pipeline]) -> None:
+    # Words spread through the whole description, a few in every passage, slip past the passage check
+    # (SECURITY.md, known limits). What they can buy is bounded by construction: each item scores within
+    # the cap of what it scores with no description at all. Three such attacks, from the two words nearest
+    # the profile (each greedy step encodes free slots x words texts: 2 words cost a quarter of 8), on the
+    # order of the scores (the bound is in that order; the variety step comes after). These weak attacks
+    # move their items less than twice the default cap, so the cap is tried where it binds: a third of it.
+    attacks = A.adaptive_attacks(scenario, embedder, vocab_size=2, steps=6, kinds=A.SPREAD[:3])
+    cap = RankingSettings().description_cap / 3
+    capped = make_pipeline(diversity=0.0, description_cap=cap)
+    uncapped = make_pipeline(diversity=0.0, description_cap=1000.0)
+    outcomes = A.run(scenario, attacks, capped.rank, cap)
+    assert all(o.bound is not None for o in outcomes) and not [o for o in outcomes if o.top3]
+    assert all(o.places <= o.bound for o in outcomes), [(o.places, o.bound) for o in outcomes]  # type: ignore[operator]
+
+    def moved(pipeline: Pipeline, a: A.Attack) -> float:
+        """How far the attack moved its item's score."""
+        clean, attacked = pipeline.rank(scenario.request(a.target)), pipeline.rank(scenario.request(a.item))
+        return (next(r.score for r in attacked.ranking if r.item.item_id == a.item.item_id)
+                - next(r.score for r in clean.ranking if r.item.item_id == a.target.item_id))
+
+    # Under the cap no attack moves its item by more than twice the cap, and the cap is what holds them.
+    held = max(moved(capped, a) for a in attacks)
+    assert held <= 2 * cap + 1e-6 and max(moved(uncapped, a) for a in attacks) > held + 0.05
 
 
 def test_an_attacker_who_knows_a_defences_word_list_builds_from_the_words_outside_it(scenario: A.Scenario,

@@ -17,6 +17,7 @@ from shieldrec.items import HistoryEvent
 from shieldrec.ranking import Embedder, Pipeline, RankRequest
 from shieldrec.ranking import learned as L
 from shieldrec.ranking.features import FEATURES, GROUPS, MODEL_FEATURES, open_gates
+from shieldrec.ranking.pipeline import CAP
 from shieldrec.settings import RankingSettings, Settings
 
 from .conftest import movie
@@ -123,7 +124,7 @@ def test_the_learned_ranker_is_the_default_and_fusion_is_one_setting_away(embedd
     fused = Pipeline(RankingSettings(ranker="fusion"), embedder).rank(req)
     assert [r.score for r in learned.ranking] != [r.score for r in fused.ranking]
     assert set().union(*(r.components for r in fused.ranking)) <= {"instruction", "history", "avoid", "lexical",
-                                                                   "popularity"}
+                                                                   "popularity", CAP}
     # How typical of the list an item is (hubness) is no part of the shipped model's score.
     plain = Pipeline(RankingSettings(), embedder).rank(request())
     assert "context" not in set().union(*(r.components for r in plain.ranking))

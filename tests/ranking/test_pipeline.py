@@ -12,6 +12,7 @@ import pytest
 from shieldrec.items import HistoryEvent, Item, Preference
 from shieldrec.ranking import Pipeline, RankRequest
 from shieldrec.ranking.labels import HIDDEN, INJECTION, NATIVE_AD, NEW, SPONSORED
+from shieldrec.ranking.pipeline import CAP
 from shieldrec.store import Store, load_profile_file
 
 from .conftest import movie
@@ -218,7 +219,8 @@ def test_reasons_name_the_liked_title_and_the_asked_phrase(pipeline: Pipeline) -
     for r in result.ranking:
         assert 1 <= len(r.reasons) <= 3
         assert NEW in r.labels
-        assert set(r.components) <= {"instruction", "history", "avoid", "dislikes", "lexical", "popularity", "context"}
+        assert set(r.components) <= {"instruction", "history", "avoid", "dislikes", "lexical", "popularity", "context",
+                                     CAP}
 
 
 @pytest.mark.parametrize("ranker", ["learned", "fusion"])

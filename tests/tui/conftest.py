@@ -202,5 +202,19 @@ async def show_fixed(pilot: Any, text: str = "something hopeful, no horror") -> 
     app.session.turns.append(turn)
     app.session.refresh()
     view = await app.chat.show_turn(turn)
-    await pilot.pause()
+    await wait_for(pilot, lambda: shows_its_turn(view), timeout=30, what="the fixed answer's cards")
+    await pilot.pause()  # and laid out
     return view
+
+
+def shows_its_turn(view: Any) -> bool:
+    """The view has caught up with its turn: every card the turn shows, in its order, and no other
+    (a sort, a filter or a page moves cards over several of the app's steps, not one), the reply
+    and the "show more" button brought up to date after them."""
+    from textual.widgets import Static
+
+    from shieldrec.tui.widgets import MoreButton
+
+    cards = [c.card.item.item_id for c in view.cards()] == [c.item.item_id for c in view.turn.visible]
+    said = str(view.query_one(".agent", Static).content) == str(view.reply())
+    return cards and said and all(m.display == (view.turn.remaining > 0) for m in view.query(MoreButton))

@@ -23,7 +23,7 @@ from shieldrec.tui.screens.conversations import Conversations
 from shieldrec.tui.screens.modals import Ask, Choose, Form, Prompt
 from shieldrec.tui.widgets import AskInput, MoreButton, TurnView
 
-from .conftest import FIXED_TITLES, screen_text, settle, show_fixed, wait_for
+from .conftest import FIXED_TITLES, screen_text, settle, show_fixed, shows_its_turn, wait_for
 
 SIZE = (100, 32)
 
@@ -86,17 +86,20 @@ async def test_show_more_pages_through_the_whole_ranking_and_feedback_refills_th
         assert str(more.label) == "show 10 more (13 left)"
         view.cards()[9].focus()
         await pilot.press("m")  # on a card: the next page, and the focus on its first new card
-        await pilot.pause()
+        await wait_for(pilot, lambda: len(view.turn.visible) == 20 and shows_its_turn(view), timeout=30,
+                       what="the next page")
         assert titles(view) == every[:20] and app.focused is view.cards()[10]
         assert reply(view).startswith("20 of 23 picks")
         more.press()  # the button does the same
-        await pilot.pause()
+        await wait_for(pilot, lambda: len(view.turn.visible) == 23 and shows_its_turn(view), timeout=30,
+                       what="the last page")
         assert titles(view) == every and not more.display
         assert reply(view).startswith("23 picks")
         # A dislike takes a card out; the rest move up and the count says so at once.
         view.cards()[0].focus()
         await pilot.press("d")
-        await pilot.pause()
+        await wait_for(pilot, lambda: len(view.turn.visible) == 22 and shows_its_turn(view), timeout=30,
+                       what="the disliked card to leave")
         assert titles(view) == every[1:] and reply(view).startswith("22 picks")
         assert "1 taken out by your feedback" in reply(view)
         assert app.focused is view.cards()[0]  # the focus stays where it was, on the next card
@@ -116,7 +119,9 @@ async def test_a_page_is_refilled_after_a_block_so_the_answer_never_runs_dry(
         assert isinstance(app.screen, Ask)
         assert "takes 2 of the 10 picks on screen out" in screen_text(app)
         await pilot.press("enter")
-        await pilot.pause()
+        await wait_for(pilot, lambda: all(c.item.creator != "Becky Chambers" for c in view.turn.visible)
+                       and shows_its_turn(view), timeout=30,
+                       what="the blocked creator's picks to leave")
         assert len(view.cards()) == 10  # two left, two came up from below
         assert "Becky Chambers" not in [c.card.item.creator for c in view.cards()]
         assert titles(view)[-2:] == [FIXED_TITLES[10][0], FIXED_TITLES[11][0]]
@@ -169,6 +174,8 @@ async def test_an_answer_can_be_sorted_and_filtered_and_put_back(make_app: Calla
         form.query_one("#field-kind", Select).value = "book"
         form.query_one("#field-year_from", Input).value = "2000"
         await press_button(pilot, "ok")
+        await wait_for(pilot, lambda: shows_its_turn(view) and view.turn.view.kind == "book", timeout=30,
+                       what="the filtered cards")
         shown = [c.card for c in view.cards()]
         years = [c.item.meta["year"] for c in shown]
         assert shown and all(c.item.meta["section"] == "books" for c in shown)
@@ -187,6 +194,8 @@ async def test_an_answer_can_be_sorted_and_filtered_and_put_back(make_app: Calla
             app.screen.query_one(f"#field-{field}", Select).value = value
         app.screen.query_one("#field-year_from", Input).value = ""
         await press_button(pilot, "ok")
+        await wait_for(pilot, lambda: shows_its_turn(view) and view.turn.view.sort == "rank", timeout=30,
+                       what="the ranking put back")
         assert titles(view) == [t[0] for t in FIXED_TITLES[:10]]
 
 
