@@ -77,7 +77,9 @@ class HeadOnly:
     def __init__(self, scorer: Scorer, head: frozenset[str]) -> None:
         self.scorer = scorer
         self.head = head
-        self.name = str(getattr(scorer, "name", "") or type(scorer).__name__)
+        from shieldrec.ranking.fusion import scorer_name
+
+        self.name = scorer_name(scorer)
 
     def score(self, request: RankRequest, items: list[Item]) -> list[Signal]:
         from shieldrec.ranking import Signal

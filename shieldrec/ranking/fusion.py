@@ -33,13 +33,18 @@ class Fused:
     evidence: list[list[tuple[float, str]]]
 
 
+def scorer_name(scorer: Scorer) -> str:
+    """The name a plug-in scorer's weight and component go by."""
+    return str(getattr(scorer, "name", "") or type(scorer).__name__)
+
+
 def run_scorers(
     scorers: Sequence[Scorer], request: RankRequest, items: list[Item], weights: Mapping[str, float]
 ) -> dict[str, Contribution]:
     """Pluggable scorers with a non-zero weight; a failing one is dropped (and logged)."""
     out: dict[str, Contribution] = {}
     for scorer in scorers:
-        name = str(getattr(scorer, "name", "") or type(scorer).__name__)
+        name = scorer_name(scorer)
         if not weights.get(name, 0.0) or not items:
             continue  # a zero weight means its work would be thrown away: skip it
         try:

@@ -26,7 +26,7 @@ from shieldrec.ranking.embedder import Embedder, Keep
 from shieldrec.ranking.explain import choose_reasons
 from shieldrec.ranking.filters import SeenIndex, filter_candidates, standing_avoids
 from shieldrec.ranking.contribution import Contribution
-from shieldrec.ranking.fusion import Fused, fuse, run_scorers
+from shieldrec.ranking.fusion import Fused, fuse, run_scorers, scorer_name
 from shieldrec.ranking.injection import HIDING, scoring_view
 from shieldrec.ranking.learned import LearnedRanker, ResidualHead
 from shieldrec.ranking.lexical import lexical_signal
@@ -286,8 +286,7 @@ class Pipeline:
             heads = [item_head(v, tg) for v, tg in zip(views, tags)]
             prep.keeps = [view_keeps(h, v.text[:TEXT_CHARS]) if check else () for h, v in zip(heads, views)]
             prep.heads = [head_view(h, v.text, bool(tg)) if check else None for h, v, tg in zip(heads, views, tags)]
-            capped = math.isfinite(self.settings.description_cap)
-            prep.bare = [h if capped and v.text.strip() else None for h, v in zip(heads, views)]
+            prep.bare = [h if v.text.strip() else None for h, v in zip(heads, views)]
             prep.texts = [
                 *(item_text(v, t) for v, t in zip(views, tags)),
                 *(item_text(it, t) for it, t in zip(taste.liked_items, prep.liked_tags)),
@@ -451,7 +450,7 @@ class Pipeline:
         bare_v = {**v, "cands": cands, "views": CandidateVectors.of(cands, []).views}
         bare = (self._fused(bare_p, bare_v, penalties, plugins=False) if model is None
                 else self._scored(model, bare_p, bare_v, penalties, plugins=False))
-        names = {str(getattr(s, "name", "") or type(s).__name__) for s in self.scorers}
+        names = {scorer_name(s) for s in self.scorers}
         plugin = np.array([sum(c.get(name, 0.0) for name in names) for c in fused.components])
         share = fused.scores - plugin - bare.scores
         moved = np.clip(share, -cap, cap) - share
